@@ -125,6 +125,23 @@ def loglik(tau2: float, y: np.ndarray, v: np.ndarray, X: np.ndarray, reml: bool)
     return -0.5 * k * math.log(2 * math.pi) - 0.5 * float(np.sum(np.log(s))) - 0.5 * r
 
 
+def loglik_grid(grid: np.ndarray, y: np.ndarray, v: np.ndarray, X: np.ndarray,
+                reml: bool) -> np.ndarray:
+    """:func:`loglik` at many tau^2 values at once (vectorised for an intercept-only X)."""
+    k, p = X.shape
+    if p != 1 or not np.all(X == 1.0):
+        return np.array([loglik(t, y, v, X, reml) for t in grid])
+    s = v[:, None] + grid[None, :]
+    w = 1.0 / s
+    sw = w.sum(axis=0)
+    mu = (w * y[:, None]).sum(axis=0) / sw
+    r = (w * (y[:, None] - mu) ** 2).sum(axis=0)
+    out = -0.5 * np.log(s).sum(axis=0) - 0.5 * r
+    if reml:
+        return out - 0.5 * (k - p) * math.log(2 * math.pi) - 0.5 * np.log(sw)
+    return out - 0.5 * k * math.log(2 * math.pi)
+
+
 def _ols_projection(X: np.ndarray) -> np.ndarray:
     k = X.shape[0]
     return np.eye(k) - X @ np.linalg.solve(X.T @ X, X.T)
@@ -339,11 +356,21 @@ def _likelihood(y: np.ndarray, v: np.ndarray, X: np.ndarray, reml: bool) -> Tau2
         path = "newton+step-halving"
     if not converged:
         path = "bracketed"
-        t, it = _bracketed_max(ll, y, v, X, reml)
+        t, extra = _bracketed_max(ll, y, v, X, reml)
+        it += extra
         converged = True
-    if ll(0.0) > ll(t) + 1e-10 * max(1.0, abs(ll(t))):
-        # A local maximum: the boundary is better (metafor's ll0check does the same).
-        t = 0.0
+    else:
+        # The (restricted) likelihood can have two maxima, one at tau^2 = 0 and one inside;
+        # a local search from one start can stop at the lower one (as metafor's Fisher scoring
+        # does). A vectorised grid scan catches that and the bracketed search then polishes.
+        grid = _search_grid(y, v)
+        vals = loglik_grid(grid, y, v, X, reml)
+        ll_t = ll(t)
+        if float(np.max(vals)) > ll_t + 1e-10 * max(1.0, abs(ll_t)):
+            t2, extra = _bracketed_max(ll, y, v, X, reml, grid, vals)
+            if ll(t2) > ll_t:
+                t, path = t2, path + "+global-search"
+                it += extra
     w = 1.0 / (v + t)
     if reml:
         P = projection(w, X)
@@ -353,36 +380,40 @@ def _likelihood(y: np.ndarray, v: np.ndarray, X: np.ndarray, reml: bool) -> Tau2
     return Tau2Fit(t, se, converged, it, path)
 
 
-def _bracketed_max(ll, y, v, X, reml: bool) -> tuple[float, int]:
-    """Global-safe maximisation of the (restricted) likelihood over tau^2 >= 0.
-
-    Scans a log-spaced grid to find the best cell, then polishes with bounded Brent and a
-    root of the score inside the cell.
-    """
+def _search_grid(y: np.ndarray, v: np.ndarray) -> np.ndarray:
     ymc = y - y.mean()
     scale = max(float(np.sum(ymc * ymc)) / max(len(y) - 1, 1), float(np.max(v)), 1e-12)
-    grid = np.concatenate([[0.0], scale * np.logspace(-8, 4, 121)])
-    vals = np.array([ll(t) for t in grid])
+    return np.concatenate([[0.0], scale * np.logspace(-8, 4, 121)])
+
+
+def _bracketed_max(ll, y, v, X, reml: bool, grid: np.ndarray | None = None,
+                   vals: np.ndarray | None = None) -> tuple[float, int]:
+    """Maximise the (restricted) likelihood over tau^2 >= 0 without relying on a start value.
+
+    Scans a log-spaced grid for the best cell, then finds the root of the score inside it
+    (Brent), or maximises with bounded Brent when the score does not change sign there.
+    """
+    if grid is None or vals is None:
+        grid = _search_grid(y, v)
+        vals = loglik_grid(grid, y, v, X, reml)
     i = int(np.argmax(vals))
-    lo = grid[max(i - 1, 0)]
-    hi = grid[min(i + 1, len(grid) - 1)]
-    if i == 0:
-        s0 = _score_info(0.0, y, v, X, reml)[0]
-        if s0 <= 0:
-            return 0.0, len(grid)
+    lo = float(grid[max(i - 1, 0)])
+    hi = float(grid[min(i + 1, len(grid) - 1)])
+    if i == 0 and _score_info(0.0, y, v, X, reml)[0] <= 0:
+        return 0.0, len(grid)
     sc = lambda t: _score_info(t, y, v, X, reml)[0]  # noqa: E731
-    try:
-        if sc(lo) > 0 > sc(hi):
-            root, res = optimize.brentq(sc, lo, hi, xtol=TAU2_TOL, full_output=True)
-            return float(root), len(grid) + int(res.iterations)
-    except ValueError:
-        pass
+    s_lo, s_hi = sc(lo), sc(hi)
+    if s_lo > 0 > s_hi:
+        root, res = optimize.brentq(sc, lo, hi, xtol=TAU2_TOL, rtol=4 * np.finfo(float).eps,
+                                    full_output=True)
+        return float(root), len(grid) + int(res.iterations)
     res = optimize.minimize_scalar(lambda t: -ll(t), bounds=(lo, hi), method="bounded",
                                    options={"xatol": TAU2_TOL})
-    if not res.success:
+    if not res.success or not np.isfinite(res.x):
         raise ConvergenceError(
-            "restricted maximum likelihood found no maximum of the likelihood for tau^2; "
-            "try method='PM' or method='DL'", estimator="REML" if reml else "ML")
+            ("restricted maximum likelihood" if reml else "maximum likelihood")
+            + " found no maximum of the likelihood for tau^2; try method='PM' or 'DL'",
+            estimator="REML" if reml else "ML")
     return float(res.x), len(grid) + int(res.nfev)
 
 
