@@ -2,6 +2,22 @@
 
 from __future__ import annotations
 
+from .conversions import (
+    corr_from_sds,
+    mean_sd_from_fivenum,
+    mean_sd_from_median,
+    mean_sd_from_quartiles,
+    mean_sd_from_range,
+    sd_change,
+    sd_from_ci,
+    sd_from_se,
+    sd_from_se_difference,
+    se_from_ci,
+    se_from_p,
+    se_from_t,
+    se_from_z,
+)
+from .effect_sizes import effect_sizes
 from .errors import (
     ConvergenceError,
     ConvergenceWarning,
@@ -11,21 +27,38 @@ from .errors import (
 )
 from .mantel_haenszel import MHResult, mantel_haenszel, peto
 from .meta import MetaAnalysis, meta_analysis
+from .subgroups import SubgroupResult, subgroup_analysis
 from .results import MetaResult
 
 __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "corr_from_sds",
+    "mean_sd_from_fivenum",
+    "mean_sd_from_median",
+    "mean_sd_from_quartiles",
+    "mean_sd_from_range",
+    "sd_change",
+    "sd_from_ci",
+    "sd_from_se",
+    "sd_from_se_difference",
+    "se_from_ci",
+    "se_from_p",
+    "se_from_t",
+    "se_from_z",
     "ConvergenceError",
     "ConvergenceWarning",
     "EvidenceError",
     "EvidenceWarning",
+    "effect_sizes",
     "InputError",
     "MHResult",
     "MetaAnalysis",
     "MetaResult",
     "meta_analysis",
+    "subgroup_analysis",
+    "SubgroupResult",
     "mantel_haenszel",
     "peto",
 ]
