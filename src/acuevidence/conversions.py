@@ -75,8 +75,10 @@ __all__ = [
 # metafor's conv.wald flags an estimate that is off the CI's midpoint by more than this share of
 # the CI width (its ``cifac``): the interval is then probably not a symmetric Wald interval.
 ASYMMETRY_TOLERANCE = 0.1
-# Correlations recovered by corr_from_sds may overshoot +-1 by rounding alone; beyond this the
-# three SDs are inconsistent.
+# Correlations recovered by corr_from_sds may overshoot +-1 by rounding alone. The numerator
+# sd_b^2 + sd_f^2 - sd_c^2 cancels, so the rounding error scales with
+# (sd_b^2 + sd_f^2 + sd_c^2) / (2 sd_b sd_f); beyond this many units of that scale the three SDs
+# are inconsistent.
 CORR_ROUNDING = 1e-12
 # The Cochrane Handbook (6.5.2.2) switches from the t to the normal distribution at n = 60.
 HANDBOOK_SMALL_SAMPLE = 60
@@ -512,8 +514,10 @@ def corr_from_sds(
         fail(~(arr[name] > 0), name, "must be positive",
               "A correlation needs SDs above 0 at baseline and follow-up.", arr[name])
     check_sd(sc, "sd_change")
-    r = (sb * sb + sf * sf - sc * sc) / (2.0 * sb * sf)
-    fail(np.abs(r) > 1.0 + CORR_ROUNDING, "sd_change", "is inconsistent with the baseline "
+    denom = 2.0 * sb * sf
+    r = (sb * sb + sf * sf - sc * sc) / denom
+    slack = CORR_ROUNDING * (sb * sb + sf * sf + sc * sc) / denom
+    fail(np.abs(r) > 1.0 + slack, "sd_change", "is inconsistent with the baseline "
           "and final SDs (it must lie between |sd_baseline - sd_final| and "
           "sd_baseline + sd_final)", "Check that all three SDs come from the same groups and "
           "time points.", sc)
