@@ -10,15 +10,22 @@ from acuevidence.results import SUMMARY_FIELDS
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
 
+def _walk(parser, path):
+    """Yield (command path, parser) for every (nested) subcommand."""
+    for action in parser._actions:
+        if action.dest in ("command", "evidence_command") and hasattr(action, "choices"):
+            for name, sub in action.choices.items():
+                yield f"{path} {name}", sub
+                yield from _walk(sub, f"{path} {name}")
+
+
 def test_every_cli_option_is_documented():
-    parser = build_parser()
-    sub = next(a for a in parser._actions if a.dest == "command")
-    for name, p in sub.choices.items():
-        assert f"acuevidence {name}" in README, name
+    for cmd, p in _walk(build_parser(), "acuevidence"):
+        assert cmd in README, f"'{cmd}' is not documented in README.md"
         for action in p._actions:
             for opt in action.option_strings:
                 if opt.startswith("--") and opt not in ("--help", "--data"):
-                    assert opt in README, f"{name} {opt} is not documented in README.md"
+                    assert opt in README, f"{cmd} {opt} is not documented in README.md"
 
 
 def test_every_result_field_is_documented():

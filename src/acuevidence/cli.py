@@ -113,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="effect measure of yi (for labels; log measures are also shown "
                            "exponentiated)")
     pool.add_argument("--json", action="store_true", help="print JSON with the library's names")
+
+    from .cli_evidence import add_evidence_parser
+
+    add_evidence_parser(sub)
     return parser
 
 
@@ -214,6 +218,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_effects(args)
         if args.command == "pool":
             return _cmd_pool(args)
+        if args.command == "evidence":
+            from .cli_evidence import run_evidence
+
+            return run_evidence(args)
     except EvidenceError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
