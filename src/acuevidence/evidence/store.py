@@ -176,7 +176,8 @@ def write_csv_dir(tables: Mapping[str, list[Mapping[str, Any]]], csv_dir: str | 
 
 def _csv_value(v: Any) -> str:
     if isinstance(v, float):
-        return repr(v) if v != int(v) or abs(v) >= 1e16 else repr(v)
+        # Whole numbers as the curators typed them ("8", not "8.0"); else shortest round trip.
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
     return str(v)
 
 
