@@ -114,9 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
                            "exponentiated)")
     pool.add_argument("--json", action="store_true", help="print JSON with the library's names")
 
-    from .cli_evidence import add_evidence_parser
+    from .cli_evidence import add_evidence_parser, add_report_parsers
 
     add_evidence_parser(sub)
+    add_report_parsers(sub)
     return parser
 
 
@@ -222,6 +223,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .cli_evidence import run_evidence
 
             return run_evidence(args)
+        if args.command == "report":
+            from .cli_evidence import run_report
+
+            return run_report(args)
+        if args.command == "analyze":
+            from .cli_evidence import run_analyze
+
+            return run_analyze(args)
     except EvidenceError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

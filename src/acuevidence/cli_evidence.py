@@ -250,3 +250,90 @@ def _select(reg: Any, args: argparse.Namespace) -> int:
         print(aset.summary())
     return 0
 
+
+
+# ------------------------------------------------------------------------------------------------
+# acuevidence report / acuevidence analyze
+def add_report_parsers(sub: argparse._SubParsersAction) -> None:
+    rep = sub.add_parser("report", help="build the evidence report (HTML and PDF)",
+                         description="The full evidence report from the registry.")
+    rep.add_argument("--out", default="report", metavar="DIR", help="output directory (report)")
+    rep.add_argument("--format", default=None,
+                     help="html,pdf (default: both; the PDF needs Debian's chromium and is "
+                          "skipped with a warning when it is missing)")
+    rep.add_argument("--condition", action="append", default=None,
+                     help="limit to a condition (repeat); default: all")
+    rep.add_argument("--method", default="REML", help="tau^2 estimator (default REML)")
+    rep.add_argument("--test", default="z", help="z, t, knha or adhoc (default z)")
+    rep.add_argument("--database", metavar="URL",
+                     help="registry database (default: the bundled CSV files)")
+
+    an = sub.add_parser("analyze", help="one question: pooled result, certainty, statement")
+    an.add_argument("--condition", required=True)
+    an.add_argument("--comparator", required=True,
+                    help="arm type, or several joined by '+' (nsaid+other_medication)")
+    an.add_argument("--outcome", default="pain")
+    an.add_argument("--window", default="short", help="immediate, short, intermediate, long, all")
+    an.add_argument("--method", default="REML")
+    an.add_argument("--test", default="z")
+    an.add_argument("--mid", type=float, default=None,
+                    help="minimal important difference on the analysis scale (default 10 "
+                         "points on 0-100; 0.5 for SMD; 0.25 for ratios)")
+    an.add_argument("--database", metavar="URL")
+    an.add_argument("--json", action="store_true")
+
+
+def run_report(args: argparse.Namespace) -> int:
+    import sys as _sys
+    import time
+
+    from .report.builder import build_report, find_chromium, write_report
+
+    t0 = time.perf_counter()
+    source = _registry(args) if args.database else None
+    if args.format:
+        formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
+    else:
+        formats = ("html", "pdf") if find_chromium() else ("html",)
+        if "pdf" not in formats:
+            print("warning: PDF skipped: install Debian's chromium (apt-get install chromium) "
+                  "for report.pdf", file=_sys.stderr)
+    report = build_report(source, conditions=tuple(args.condition) if args.condition else None,
+                          method=args.method, test=args.test, progress=True)
+    paths = write_report(report, args.out, formats)
+    n = sum(1 for f in report.findings() if f.available)
+    print(f"evidence report: {n} pooled analyses in {len(report.comparisons)} comparisons "
+          f"(evidence version {report.evidence_version}, {time.perf_counter() - t0:.1f} s)")
+    for kind, path in paths.items():
+        print(f"  {kind}: {path}")
+    return 0
+
+
+def run_analyze(args: argparse.Namespace) -> int:
+    import sys as _sys
+
+    from .report.analysis import analyze
+
+    comp = args.comparator.split("+")
+    comparator = comp[0] if len(comp) == 1 else tuple(comp)
+    source = _registry(args) if args.database else None
+    if source is None:
+        from .evidence.store import bundled_csv_dir, read_csv_dir
+
+        source = read_csv_dir(bundled_csv_dir())
+    f = analyze(source, condition=args.condition, comparator=comparator, outcome=args.outcome,
+                window=None if args.window == "all" else args.window, method=args.method,
+                test=args.test, mid=args.mid)
+    if args.json:
+        _json(f.to_dict())
+        return 0 if f.available else 1
+    if not f.available:
+        print(f.empty_message, file=_sys.stderr)
+        return 1
+    print(f.statement)
+    print(f"certainty: {f.certainty.label}" + "".join(f"\n  - {x}" for x in f.certainty.reasons))
+    if f.absolute.get("text"):
+        print(f"what it means: {f.absolute['text']}")
+    print()
+    print(f.result.summary())
+    return 0
