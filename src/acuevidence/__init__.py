@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+from .bayes import BayesMetaAnalysis, BayesResult, bayes_meta_analysis
+from .bayes_priors import (
+    TauPrior,
+    fixed_tau,
+    half_cauchy_prior,
+    half_normal_prior,
+    rhodes_prior,
+    turner_prior,
+    uniform_prior,
+)
 from .conversions import (
     corr_from_sds,
     mean_sd_from_fivenum,
@@ -33,6 +43,16 @@ from .results import MetaResult
 __version__ = "0.1.0"
 
 __all__ = [
+    "BayesMetaAnalysis",
+    "BayesResult",
+    "bayes_meta_analysis",
+    "TauPrior",
+    "fixed_tau",
+    "half_cauchy_prior",
+    "half_normal_prior",
+    "rhodes_prior",
+    "turner_prior",
+    "uniform_prior",
     "__version__",
     "corr_from_sds",
     "mean_sd_from_fivenum",
