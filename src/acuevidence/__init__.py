@@ -27,6 +27,18 @@ from .conversions import (
     se_from_t,
     se_from_z,
 )
+from .bias import (
+    FailSafeNResult,
+    PetPeeseResult,
+    RankTestResult,
+    RegressionTestResult,
+    TrimFillResult,
+    fsn,
+    pet_peese,
+    ranktest,
+    regtest,
+    trimfill,
+)
 from .effect_sizes import effect_sizes
 from .errors import (
     ConvergenceError,
@@ -35,14 +47,49 @@ from .errors import (
     EvidenceWarning,
     InputError,
 )
+from .influence import (
+    BaujatResult,
+    CumulativeResult,
+    GoshResult,
+    InfluenceResult,
+    LeaveOneOutResult,
+    baujat,
+    cumulative,
+    gosh,
+    influence_diagnostics,
+    leave_one_out,
+)
 from .mantel_haenszel import MHResult, mantel_haenszel, peto
 from .meta import MetaAnalysis, meta_analysis
+from .selection import SelectionModelResult, selection_model
 from .subgroups import SubgroupResult, subgroup_analysis
 from .results import MetaResult
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "FailSafeNResult",
+    "PetPeeseResult",
+    "RankTestResult",
+    "RegressionTestResult",
+    "TrimFillResult",
+    "fsn",
+    "pet_peese",
+    "ranktest",
+    "regtest",
+    "trimfill",
+    "BaujatResult",
+    "CumulativeResult",
+    "GoshResult",
+    "InfluenceResult",
+    "LeaveOneOutResult",
+    "baujat",
+    "cumulative",
+    "gosh",
+    "influence_diagnostics",
+    "leave_one_out",
+    "SelectionModelResult",
+    "selection_model",
     "BayesMetaAnalysis",
     "BayesResult",
     "bayes_meta_analysis",

@@ -309,10 +309,17 @@ def _fit(opts: MetaAnalysis, y, v, a, labels, measure, evidence_version) -> Meta
     s2w = 1.0
     if opts.test in ("knha", "adhoc"):
         # The Knapp-Hartung factor always uses the standard inverse-variance weights.
-        s2w = 0.0 if rss_std <= np.finfo(float).eps else rss_std / (k - p) if k > p else math.nan
+        if k <= p:
+            # One study: nothing to estimate the Knapp-Hartung factor from. metafor's formula
+            # gives s2w = 0 and an SE of 0; we leave the SE unscaled (and t with 0 df gives no
+            # p-value or CI, as in metafor).
+            s2w = 1.0
+            notes.append("Knapp-Hartung needs at least two studies; the SE is not rescaled.")
+        else:
+            s2w = 0.0 if rss_std <= np.finfo(float).eps else rss_std / (k - p)
         if opts.test == "adhoc" and s2w < 1:
             s2w = 1.0
-        var = var * s2w if math.isfinite(s2w) else math.nan
+        var = var * s2w
     se = math.sqrt(var) if math.isfinite(var) else math.nan
 
     alpha = 1.0 - opts.level
