@@ -61,6 +61,9 @@ from .influence import (
 )
 from .mantel_haenszel import MHResult, mantel_haenszel, peto
 from .meta import MetaAnalysis, meta_analysis
+from ._metareg_perm import PermutationResult
+from ._metareg_result import LikelihoodRatioTest, MetaRegressionResult, WaldTest
+from .metareg import MetaRegression, meta_regression
 from .selection import SelectionModelResult, selection_model
 from .subgroups import SubgroupResult, subgroup_analysis
 from .results import MetaResult
@@ -68,6 +71,12 @@ from .results import MetaResult
 __version__ = "0.1.0"
 
 __all__ = [
+    "MetaRegression",
+    "MetaRegressionResult",
+    "LikelihoodRatioTest",
+    "PermutationResult",
+    "WaldTest",
+    "meta_regression",
     "FailSafeNResult",
     "PetPeeseResult",
     "RankTestResult",

@@ -338,6 +338,13 @@ def _likelihood(y: np.ndarray, v: np.ndarray, X: np.ndarray, reml: bool) -> Tau2
             break
         # Newton where the likelihood is locally concave, Fisher scoring elsewhere.
         step = score / observed if observed > 0 else score / fisher
+        # Convergence is judged on the full step (the distance to the maximum Newton predicts),
+        # never on a halved one: a step shrunk by halving can be tiny far from the maximum.
+        full = abs(max(0.0, t + step) - t)
+        if full <= TAU2_TOL * max(1.0, t):
+            t = max(0.0, t + step)
+            converged = True
+            break
         for _ in range(MAX_HALVINGS):
             cand = max(0.0, t + step)
             ll_c = ll(cand)
@@ -347,11 +354,7 @@ def _likelihood(y: np.ndarray, v: np.ndarray, X: np.ndarray, reml: bool) -> Tau2
             halved = True
         else:
             break
-        change = abs(cand - t)
         t, ll_t = cand, ll_c
-        if change <= TAU2_TOL * max(1.0, t):
-            converged = True
-            break
     if halved and converged:
         path = "newton+step-halving"
     if not converged:
