@@ -285,6 +285,8 @@ def test_label_only_rows_enter_by_their_label(tables):
     s = select(tables, condition="chronic_nonspecific_lbp", comparator="sham",
                outcome="response", window="short")
     assert _row(s, "carlsson2001")["timepoint_weeks"] == pytest.approx(8 + 52 / 12)
+    included = _log(s, "carlsson2001", "included")
+    assert included and "1 month after treatment" in included[0]["reason"]
     s = select(tables, condition="chronic_nonspecific_lbp", comparator="sham",
                outcome="response", window="intermediate")
     assert _row(s, "carlsson2001")["timepoint_weeks"] == pytest.approx(26)
@@ -531,3 +533,51 @@ def test_to_dict_is_json_and_summary_renders(tables):
     text = s.summary()
     assert "Analysis set" in text and s.measure in text
     assert "<table>" in s.summary("html")
+
+
+def test_tu2021_two_acupuncture_arms_share_the_sham_events(tables, raw):
+    kw = dict(condition="knee_oa", comparator="sham", outcome="response", window="short")
+    split = select(tables, **kw)
+    g = split.data[split.data["study_id"] == "tu2021_koa"]
+    sham = _find(raw["outcomes"], arm_id="tu2021_koa:sham_acupuncture", outcome="response")
+    assert len(g) == 2
+    assert g["total_2"].sum() == pytest.approx(_f(sham["total"]))
+    assert g["events_2"].sum() == pytest.approx(_f(sham["events"]))
+    ea = _find(raw["outcomes"], arm_id="tu2021_koa:electroacupuncture", outcome="response")
+    r = g[g["arm_1"] == "tu2021_koa:electroacupuncture"].iloc[0]
+    a, n1 = _f(ea["events"]), _f(ea["total"])
+    c, n2 = _f(sham["events"]) / 2, _f(sham["total"]) / 2
+    assert r["yi"] == pytest.approx(math.log((a / n1) / (c / n2)), **TIGHT)
+    assert r["vi"] == pytest.approx(1 / a - 1 / n1 + 1 / c - 1 / n2, **TIGHT)
+    comb = select(tables, **kw, multi_arm="combine")
+    r = _row(comb, "tu2021_koa")
+    ma = _find(raw["outcomes"], arm_id="tu2021_koa:manual_acupuncture", outcome="response")
+    assert r["events_1"] == _f(ea["events"]) + _f(ma["events"])
+    assert r["total_1"] == _f(ea["total"]) + _f(ma["total"])
+    assert (r["events_2"], r["total_2"]) == (_f(sham["events"]), _f(sham["total"]))
+    # the other trial is untouched by either rule
+    pd.testing.assert_series_equal(
+        split.data.set_index("study_id").loc["beijing_pilot_ea_koa", ["yi", "vi"]],
+        comb.data.set_index("study_id").loc["beijing_pilot_ea_koa", ["yi", "vi"]])
+
+
+def test_window_none_keeps_every_time_point(tables):
+    s = select(tables, condition="chronic_nonspecific_lbp", comparator="sham",
+               outcome="response", window=None)
+    haake = s.data[s.data["study_id"] == "haake2007"]
+    assert sorted(haake["timepoint_weeks"]) == [6, 13, 26]
+    assert list(haake["window"]) == ["short", "short", "intermediate"]
+    assert s.data["label"].is_unique
+
+
+def test_combined_arms_follow_the_handbook_formula():
+    from acuevidence.evidence._harmonise import combine_means
+
+    n, m, sd = combine_means([20, 30], [5.0, 8.0], [2.0, 3.0])
+    # Cochrane Handbook Table 6.5.a, written out
+    var = ((20 - 1) * 4 + (30 - 1) * 9 + 20 * 30 / 50 * (25 + 64 - 2 * 40)) / (50 - 1)
+    assert (n, m) == (50, (20 * 5 + 30 * 8) / 50) and sd == pytest.approx(math.sqrt(var))
+    # merging one group with itself twice gives the same as all three at once
+    n3, m3, sd3 = combine_means([20, 30, 10], [5.0, 8.0, 1.0], [2.0, 3.0, 1.5])
+    n2, m2, sd2 = combine_means([n, 10], [m, 1.0], [sd, 1.5])
+    assert (n3, m3) == (n2, m2) and sd3 == pytest.approx(sd2)

@@ -22,7 +22,7 @@ import pandas as pd
 from . import __version__
 from .errors import EvidenceError, InputError
 
-__all__ = ["main", "build_parser", "read_table"]
+__all__ = ["build_parser", "main", "read_table"]
 
 ESCALC_ARGS = ("ai", "bi", "ci", "di", "n1i", "n2i", "m1i", "m2i", "sd1i", "sd2i", "x1i", "x2i",
                "t1i", "t2i", "ri", "ni", "xi", "mi", "sdi", "ti")

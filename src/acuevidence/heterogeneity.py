@@ -20,8 +20,14 @@ from scipy import optimize, stats
 
 from .tau2 import loglik, projection, rss
 
-__all__ = ["Heterogeneity", "cochran_q", "typical_variance", "tau2_ci_qprofile",
-           "tau2_ci_profile_likelihood", "TauCI"]
+__all__ = [
+    "Heterogeneity",
+    "TauCI",
+    "cochran_q",
+    "tau2_ci_profile_likelihood",
+    "tau2_ci_qprofile",
+    "typical_variance",
+]
 
 # Root-finding accuracy for interval bounds on the tau^2 scale.
 CI_XTOL = 1e-12

@@ -45,8 +45,14 @@ from .heterogeneity import cochran_q, tau2_ci_profile_likelihood, tau2_ci_qprofi
 from .results import MetaResult
 from .tau2 import CODES, Tau2Fit, estimate_tau2
 
-__all__ = ["MetaAnalysis", "meta_analysis", "canonical_method", "canonical_test", "METHODS",
-           "TESTS"]
+__all__ = [
+    "METHODS",
+    "TESTS",
+    "MetaAnalysis",
+    "canonical_method",
+    "canonical_test",
+    "meta_analysis",
+]
 
 COMMON = ("EE", "FE", "CE")
 METHODS: tuple[str, ...] = tuple(CODES)

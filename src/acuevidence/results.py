@@ -37,7 +37,7 @@ import pandas as pd
 
 from .printer import Report, fmt_number, fmt_p
 
-__all__ = ["MetaResult", "SUMMARY_FIELDS", "json_safe"]
+__all__ = ["SUMMARY_FIELDS", "MetaResult", "json_safe"]
 
 SUMMARY_FIELDS: tuple[str, ...] = (
     "k", "method", "test", "level", "measure",

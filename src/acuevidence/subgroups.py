@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._validate import as_float_array, check_positive, check_same_length, resolve_column
+from ._validate import as_float_array, check_same_length, resolve_column
 from .errors import InputError
 from .heterogeneity import cochran_q
 from .meta import COMMON, MetaAnalysis
@@ -38,7 +38,7 @@ from .printer import Report, fmt_number, fmt_p
 from .results import MetaResult, json_safe
 from .tau2 import estimate_tau2
 
-__all__ = ["subgroup_analysis", "SubgroupResult"]
+__all__ = ["SubgroupResult", "subgroup_analysis"]
 
 _TAU2_MODELS = ("separate", "common")
 

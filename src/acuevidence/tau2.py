@@ -35,12 +35,12 @@ from scipy import optimize, stats
 from .errors import ConvergenceError
 
 __all__ = [
+    "CODES",
     "Tau2Fit",
+    "estimate_tau2",
+    "loglik",
     "projection",
     "rss",
-    "loglik",
-    "estimate_tau2",
-    "CODES",
 ]
 
 # Iterative estimators are solved to this accuracy on the tau^2 scale (relative to max(1, tau2)).
@@ -286,7 +286,7 @@ def _dlit(y: np.ndarray, v: np.ndarray, X: np.ndarray) -> Tau2Fit:
         t = t_new
     else:
         path = "brent-root"
-        g = lambda s: step(s)[0] - s  # noqa: E731
+        g = lambda s: step(s)[0] - s
         t, it = _root_decreasing(g, t)
     _, P = step(t)
     trP = float(np.trace(P))
@@ -323,7 +323,7 @@ def _score_info(t: float, y: np.ndarray, v: np.ndarray, X: np.ndarray, reml: boo
 
 def _likelihood(y: np.ndarray, v: np.ndarray, X: np.ndarray, reml: bool) -> Tau2Fit:
     k, p = X.shape
-    ll = lambda t: loglik(t, y, v, X, reml)  # noqa: E731
+    ll = lambda t: loglik(t, y, v, X, reml)
     t = _he(y, v, X).tau2  # metafor's starting value
     path = "newton"
     converged = False
@@ -404,7 +404,7 @@ def _bracketed_max(ll, y, v, X, reml: bool, grid: np.ndarray | None = None,
     hi = float(grid[min(i + 1, len(grid) - 1)])
     if i == 0 and _score_info(0.0, y, v, X, reml)[0] <= 0:
         return 0.0, len(grid)
-    sc = lambda t: _score_info(t, y, v, X, reml)[0]  # noqa: E731
+    sc = lambda t: _score_info(t, y, v, X, reml)[0]
     s_lo, s_hi = sc(lo), sc(hi)
     if s_lo > 0 > s_hi:
         root, res = optimize.brentq(sc, lo, hi, xtol=TAU2_TOL, rtol=4 * np.finfo(float).eps,

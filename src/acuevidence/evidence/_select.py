@@ -221,15 +221,14 @@ def _binary_orientation(measure, set_dir, outcome) -> str:
             f"events = {event}") + ")"
 
 
-def _md_family(pool, outcome) -> str | None:
-    """The scale of a mean difference: 0-100 pain if any study has it, else the instrument most
-    studies share (ties: alphabetical)."""
+def _md_families(pool, outcome) -> list[str]:
+    """Scales a mean difference could use, best first: 0-100 pain, then the instruments most
+    studies share (ties: a known range first, then alphabetical)."""
     counts = Counter(f for cands in pool.values() for f in {c.choice_key for c in cands})
-    if not counts:
-        return None
-    if outcome == "pain" and PAIN_100 in counts:
-        return PAIN_100
-    return sorted(counts, key=lambda f: (-counts[f], f))[0]
+    ranged = {c.choice_key for cands in pool.values() for c in cands
+              if c.instrument is not None and c.instrument.high is not None}
+    return sorted(counts, key=lambda f: (not (outcome == "pain" and f == PAIN_100), -counts[f],
+                                         f not in ranged, f))
 
 
 def _md_filter(pool, family, log) -> None:
@@ -274,28 +273,32 @@ def _continuous_measure(pool, measure, outcome, mix, log):
     """
     family = None
     if measure is None:
-        family = _md_family(pool, outcome)
-        md, smd = dict(pool), dict(pool)
-        if family is not None:
-            _md_filter(md, family, _Quiet())
-            _value_types(md, "MD", mix, _Quiet())
+        smd = dict(pool)
         _smd_filter(smd, _Quiet())
         _value_types(smd, "SMD", mix, _Quiet())
-        if family is not None and md and set(md) >= set(smd):
+        md: dict = {}
+        for family in _md_families(pool, outcome):
+            md = dict(pool)
+            _md_filter(md, family, _Quiet())
+            _value_types(md, "MD", mix, _Quiet())
+            if md and set(md) >= set(smd):
+                break
+        else:
+            family = None
+        if family is not None:
             measure = "MD"
-            what = ("pain intensity on a 0-10 or 0-100 scale, all put on 0-100 (0-10 values "
-                    "x 10)" if family == PAIN_100 else family)
-            log.add(None, "harmonised", f"measure MD: every usable study reports {what}")
+            what = ("pain intensity on 0-100 (0-10 scales x 10)" if family == PAIN_100
+                    else family)
+            log.add(None, "harmonised", f"measure MD on {what}: that scale holds every study "
+                    "a standardised mean difference could take")
         else:
             measure = "SMD"
             insts = sorted({c.choice_key for cands in pool.values() for c in cands})
-            lost = sorted(set(smd) - set(md))
             log.add(None, "harmonised", "measure SMD (Hedges' g): the studies use different "
-                    f"instruments or ranges ({'; '.join(insts) or 'none'}); a mean difference on "
-                    f"{family} would lose {', '.join(lost) or 'studies'}")
-            family = None
+                    f"instruments or ranges ({'; '.join(insts) or 'none'}); no one scale holds "
+                    "every study a standardised mean difference can take")
     elif measure == "MD":
-        family = _md_family(pool, outcome)
+        family = next(iter(_md_families(pool, outcome)), None)
         if family is not None:
             log.add(None, "harmonised", f"measure MD on {family} (studies on other scales cannot "
                     "enter a mean difference)")
@@ -461,13 +464,15 @@ def _multi_arm(sid, pairs, multi_arm, binary, measure, ctx, log) -> list[_Comp]:
     keep = [c for c in pairs if _splittable(c, binary)]
     if len(keep) < len(pairs):
         if not keep:
-            keep = [max(pairs, key=lambda c: ((c.n1 or 0) + (c.n2 or 0), c.acup, c.ctrl))]
+            # the largest comparison, then the most precise, then by arm id (deterministic)
+            keep = [min(pairs, key=lambda c: (-((c.n1 or 0) + (c.n2 or 0)), c.se or math.inf,
+                                              c.acup, c.ctrl))]
         for c in pairs:
             if c not in keep:
                 log.add(sid, "excluded", f"{_arm_label(ctx, c.acup)} vs {_arm_label(ctx, c.ctrl)}"
                         f" ({c.rows[0].get('contrast_id') or c.rows[0].get('value_id')}): shares "
-                        f"an arm with another comparison and cannot be {multi_arm[:-1]}ed "
-                        "(no group sizes, or a ratio); left out so no arm counts twice")
+                        "an arm with another comparison and cannot be split or combined (no "
+                        "group sizes, or a ratio); left out so no arm counts twice")
     if len(keep) == 1:
         return [_single(keep[0], binary, measure)]
     uses = Counter([c.acup for c in keep] + [c.ctrl for c in keep])
@@ -634,8 +639,9 @@ def _row(comp: _Comp, ctx, measure, family, window, sc: StudyCandidates, log) ->
     scale = first.rows[0].get("scale")
     if factor != 1.0:
         scale = f"{scale} (x {factor:g}: 0-100)"
-    reason = (f"{what}: week {weeks:g} ({first.tp_label}), {value_type}"
-              if weeks is not None else f"{what}: {first.tp_label}, {value_type}")
+    when = first.tp.how or first.tp_label
+    reason = (f"{what}: week {weeks:g} ({when}), {value_type}"
+              if weeks is not None else f"{what}: {when}, {value_type}")
     log.add(sid, "included", reason + f", {measure} yi = {yi:.4g}, vi = {vi:.4g}"
             + (f" ({'; '.join(notes)})" if notes else ""))
     contrast_scaled = comp.kind in ("contrast", "pseudo") and comp.estimate is not None

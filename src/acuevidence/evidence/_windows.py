@@ -102,6 +102,7 @@ def treatment_weeks(study: dict[str, Any]) -> tuple[float | None, str]:
 
 _EOT = re.compile(r"\b(end of (the )?(treatment|therapy|intervention|sessions|course)|"
                   r"post[- ]?treatment|after (the )?(last|final) (session|treatment)|"
+                  r"after (the )?(treatment|therapy|intervention)\b|"
                   r"immediately after (the )?(treatment|intervention|sessions?))\b", re.I)
 _BASELINE = re.compile(r"\b(baseline|enrolment|enrollment|pre[- ]?treatment)\b", re.I)
 _NUM = r"(\d+(?:\.\d+)?)"
@@ -134,7 +135,8 @@ def resolve_timepoint(weeks: float | None, label: str | None,
     Returns the :class:`Timepoint`, or ``None`` and the reason it cannot be placed.
     """
     text = (label or "").strip()
-    eot = bool(_EOT.search(text))
+    # "6 weeks post treatment" is a follow-up, not the end of treatment.
+    eot = bool(_EOT.search(text)) and not _AFTER_TREATMENT.search(text)
     if weeks is not None:
         return Timepoint(float(weeks), eot), ""
     if not text:

@@ -20,7 +20,7 @@ import pandas as pd
 from .schema import DATA_TABLES
 from .validation import Problem, row_problems
 
-__all__ = ["run_checks", "stats", "Tables"]
+__all__ = ["Tables", "run_checks", "stats"]
 
 Tables = Mapping[str, list[Mapping[str, Any]]]
 

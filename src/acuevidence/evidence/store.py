@@ -37,8 +37,15 @@ from sqlalchemy.types import Float, Integer
 from ..errors import EvidenceError, InputError
 from .schema import DATA_TABLES, MIGRATIONS, TableSpec, changes, meta, migrations
 
-__all__ = ["Registry", "evidence_version", "read_csv_dir", "write_csv_dir", "bundled_csv_dir",
-           "default_database", "ConflictError"]
+__all__ = [
+    "ConflictError",
+    "Registry",
+    "bundled_csv_dir",
+    "default_database",
+    "evidence_version",
+    "read_csv_dir",
+    "write_csv_dir",
+]
 
 VERSION_PREFIX = "ev-"
 # SQLite waits this long for another writer before giving up (seconds).

@@ -17,7 +17,7 @@ from ..errors import InputError
 from . import vocabulary as voc
 from .schema import TableSpec, arms, sources, studies
 
-__all__ = ["Problem", "row_problems", "validate_row", "VOCAB_COLUMNS"]
+__all__ = ["VOCAB_COLUMNS", "Problem", "row_problems", "validate_row"]
 
 # Which vocabulary governs which column (None = free text).
 VOCAB_COLUMNS: dict[str, dict[str, str]] = {

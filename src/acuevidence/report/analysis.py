@@ -11,15 +11,13 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from ..errors import InputError
 from ..evidence.vocabulary import term_label
 from ..results import MetaResult, json_safe
 from .certainty import DEFAULT_MID, TYPICAL_SD_0_100, Certainty, assess
 from .statements import statement
 
-__all__ = ["Finding", "analyze", "comparator_label", "WINDOW_PHRASES", "OUTCOME_PHRASES"]
+__all__ = ["OUTCOME_PHRASES", "WINDOW_PHRASES", "Finding", "analyze", "comparator_label"]
 
 WINDOW_PHRASES = {
     "immediate": "at the end of treatment",
@@ -163,31 +161,12 @@ def _participants(d) -> int | None:
 
 
 def _egger_p(result: MetaResult) -> float | None:
-    """Egger's regression test p-value (classic, weighted regression on the SE) for k >= 10."""
+    """Egger's regression test (classic weighted regression on the SE) for k >= 10."""
     if result.k < 10:
         return None
-    try:
-        from ..bias import regtest  # issue 5; used when present
-    except ImportError:
-        regtest = None
-    if regtest is not None:
-        try:
-            return float(regtest(result, model="lm").p_value)
-        except Exception:  # noqa: BLE001 - fall back to the classic formula below
-            pass
-    from scipy import stats
+    from ..bias import regtest
 
-    y, v = np.asarray(result.yi), np.asarray(result.vi)
-    se = np.sqrt(v)
-    X = np.column_stack([np.ones_like(se), se])
-    w = 1 / v
-    XtW = X.T * w
-    beta = np.linalg.solve(XtW @ X, XtW @ y)
-    resid = y - X @ beta
-    s2 = float(np.sum(w * resid**2)) / (len(y) - 2)
-    cov = np.linalg.inv(XtW @ X) * s2
-    t = beta[1] / math.sqrt(cov[1, 1])
-    return float(2 * stats.t.sf(abs(t), len(y) - 2))
+    return float(regtest(result, model="lm").p_value)
 
 
 def _absolute(result: MetaResult, aset: Any) -> dict[str, Any]:

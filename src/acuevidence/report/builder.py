@@ -27,8 +27,15 @@ from ..evidence.vocabulary import term_label
 from .analysis import WINDOW_PHRASES, Finding, analyze, comparator_label
 from .forest import ForestColumns, forest_svg, funnel_svg
 
-__all__ = ["Report", "build_report", "write_report", "CONDITIONS", "COMPARATORS", "OUTCOMES",
-           "WINDOWS"]
+__all__ = [
+    "COMPARATORS",
+    "CONDITIONS",
+    "OUTCOMES",
+    "WINDOWS",
+    "Report",
+    "build_report",
+    "write_report",
+]
 
 # What the report asks, in this order (the conditions cited by the pages in shared/seeds).
 CONDITIONS = ("chronic_nonspecific_lbp", "acute_nonspecific_lbp", "lbp_unspecified", "sciatica",

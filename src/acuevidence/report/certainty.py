@@ -39,8 +39,14 @@ from typing import Any
 from ..errors import InputError
 from ..results import MetaResult, json_safe
 
-__all__ = ["Downgrade", "Certainty", "assess", "LEVELS", "optimal_information_size",
-           "DEFAULT_MID"]
+__all__ = [
+    "DEFAULT_MID",
+    "LEVELS",
+    "Certainty",
+    "Downgrade",
+    "assess",
+    "optimal_information_size",
+]
 
 LEVELS = ("high", "moderate", "low", "very_low")
 LEVEL_LABELS = {"high": "High", "moderate": "Moderate", "low": "Low", "very_low": "Very low"}

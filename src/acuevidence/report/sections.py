@@ -14,7 +14,7 @@ from typing import Any
 
 from ..evidence.vocabulary import term_label
 
-__all__ = ["sessions_table", "adverse_events", "reviews_side_by_side"]
+__all__ = ["adverse_events", "reviews_side_by_side", "sessions_table"]
 
 # Review comparison text -> our comparator group, when the review names it.
 _REVIEW_COMPARATOR = {

@@ -18,7 +18,7 @@ import math
 
 from .certainty import DEFAULT_MID, Certainty
 
-__all__ = ["statement", "magnitude"]
+__all__ = ["magnitude", "statement"]
 
 _VERB = {
     "high": ("{i} reduces {o}{adv}", "{i} increases {o}{adv}", "{i} results in little or no "
