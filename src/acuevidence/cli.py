@@ -118,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_evidence_parser(sub)
     add_report_parsers(sub)
+
+    from .cli_batch import add_simulate_parser
+
+    add_simulate_parser(sub)
     return parser
 
 
@@ -223,6 +227,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .cli_evidence import run_evidence
 
             return run_evidence(args)
+        if args.command == "simulate":
+            from .cli_batch import run_simulate
+
+            return run_simulate(args)
         if args.command == "report":
             from .cli_evidence import run_report
 

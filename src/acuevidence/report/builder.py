@@ -247,13 +247,19 @@ def render_html(report: Report) -> str:
     for v in sorted(report.tables["outcomes"], key=lambda r: r["value_id"]):
         if v["status"] == "active":
             values[v["study_id"]].append(v)
-    from .sections import adverse_events, reviews_side_by_side, sessions_table
+    from .sections import (
+        adverse_events,
+        reviews_side_by_side,
+        sessions_regressions,
+        sessions_table,
+    )
 
     return env.get_template("report.html.j2").render(
         r=report, plots=plots, studies=studies, sources=sources, used_studies=used_studies,
         in_analyses=in_analyses,
         arms=arms, values=values, window_phrases=WINDOW_PHRASES,
         sessions=sessions_table(report.tables),
+        sessions_reg=sessions_regressions(report),
         safety=adverse_events(report.tables),
         reviews=reviews_side_by_side(report),
         cond_label=lambda c: term_label("CONDITIONS", c),

@@ -14,7 +14,11 @@ from typing import Any
 
 from ..evidence.vocabulary import term_label
 
-__all__ = ["adverse_events", "reviews_side_by_side", "sessions_table"]
+__all__ = ["MIN_K_PER_MODERATOR", "adverse_events", "reviews_side_by_side", "sessions_regressions",
+           "sessions_table"]
+
+# Cochrane Handbook 10.11.5.1: meta-regression needs at least ~10 trials per moderator.
+MIN_K_PER_MODERATOR = 10
 
 # Review comparison text -> our comparator group, when the review names it.
 _REVIEW_COMPARATOR = {
@@ -134,3 +138,35 @@ def _reasons(r: dict[str, Any], f: Any) -> list[str]:
     if not out:
         out.append("Same question and measure; the estimates can be compared directly.")
     return out
+
+
+def sessions_regressions(report: Any) -> dict[str, Any]:
+    """Meta-regression of the effect on the number of sessions, where a comparison allows it.
+
+    Only comparisons with at least :data:`MIN_K_PER_MODERATOR` trials that report the number of
+    sessions are analysed; the others are counted so the report can say why none was run.
+    """
+    import warnings
+
+    from ..metareg import meta_regression
+
+    sessions = {s["study_id"]: s.get("n_sessions") for s in report.tables["studies"]}
+    rows, best = [], 0
+    for f in report.findings():
+        if not f.available:
+            continue
+        d = f.aset.data
+        x = [sessions.get(sid) for sid in d["study_id"]]
+        k = sum(v is not None for v in x)
+        best = max(best, k)
+        if k < MIN_K_PER_MODERATOR or k < len(x):
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reg = meta_regression(d["yi"].to_numpy(float), d["vi"].to_numpy(float),
+                                  mods=[[float(v)] for v in x], method=report.method)
+        coef = reg.to_frame().iloc[-1]
+        rows.append({"finding": f, "k": k, "slope": float(coef["estimate"]),
+                     "ci_lower": float(coef["ci_lower"]), "ci_upper": float(coef["ci_upper"]),
+                     "p_value": float(coef["p_value"])})
+    return {"rows": rows, "largest_k": best, "min_k": MIN_K_PER_MODERATOR}
