@@ -461,7 +461,10 @@ def _multi_arm(sid, pairs, multi_arm, binary, measure, ctx, log) -> list[_Comp]:
         comp = _combine(sid, pairs, binary, ctx, log)
         if comp is not None:
             return [comp]
-    keep = [c for c in pairs if _splittable(c, binary)]
+    def shares(c: Candidate) -> bool:
+        return any(o is not c and (o.acup == c.acup or o.ctrl == c.ctrl) for o in pairs)
+
+    keep = [c for c in pairs if _splittable(c, binary) or not shares(c)]
     if len(keep) < len(pairs):
         if not keep:
             # the largest comparison, then the most precise, then by arm id (deterministic)

@@ -122,6 +122,12 @@ class AnalysisSet:
         The arguments of :func:`select`.
     evidence_version : str
         The registry content the set was built from.
+    value_type : str or None
+        ``"change"`` or ``"final"``: the kind of continuous value the set uses (SMD, or MD with
+        ``mix_change_final=False``) or prefers (MD mixing both); None for binary sets.
+    scale : str or None
+        The common scale of a mean difference (``"pain 0-100"``, ``"RMDQ 0-24"``), or
+        ``"standardised (Hedges' g)"``; None for binary sets.
     """
 
     data: pd.DataFrame

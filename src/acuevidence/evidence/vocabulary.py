@@ -211,26 +211,30 @@ MEASURES: tuple[str, ...] = tuple(MEASURE_LABELS)
 WINDOW_LABELS: Mapping[str, str] = MappingProxyType(
     {
         "immediate": "Immediate (up to 1 week after the end of treatment)",
-        "short": "Short term (up to 3 months after the end of treatment)",
-        "intermediate": "Intermediate term (3 to 12 months after the end of treatment)",
-        "long": "Long term (more than 12 months after the end of treatment)",
+        "short": "Short term (up to 3 months after randomisation)",
+        "intermediate": "Intermediate term (3 to 12 months after randomisation)",
+        "long": "Long term (more than 12 months after randomisation)",
     }
 )
-"""Follow-up window (Cochrane Back and Neck group definitions) -> readable label."""
+"""Follow-up window (Cochrane Back and Neck group definitions) -> readable label. The immediate
+window is anchored at the end of treatment, the others at randomisation, as the analysis sets
+apply them (:mod:`acuevidence.evidence._windows`)."""
 
 WINDOWS: tuple[str, ...] = tuple(WINDOW_LABELS)
 """Terms of :data:`WINDOW_LABELS`."""
 
 WINDOW_BOUNDS_WEEKS: Mapping[str, tuple[float, float]] = MappingProxyType(
     {
-        "immediate": (0.0, 1.0),
-        "short": (1.0, 13.0),
+        "immediate": (-1.0, 1.0),
+        "short": (0.0, 13.0),
         "intermediate": (13.0, 52.0),
         "long": (52.0, float("inf")),
     }
 )
-"""Window -> (lower, upper] bounds in weeks after the end of treatment (3 months = 13 weeks,
-12 months = 52 weeks, the conversion the curation uses)."""
+"""Window -> (lower, upper] bounds in weeks: for ``immediate`` relative to the end of treatment
+(one week either side), for the others after randomisation (3 months = 13 weeks, 12 months = 52
+weeks, the conversion the curation uses). The immediate window overlaps the short one, as in the
+Cochrane reviews."""
 
 SOURCE_KIND_LABELS: Mapping[str, str] = MappingProxyType(
     {
