@@ -64,6 +64,7 @@ from .meta import MetaAnalysis, meta_analysis
 from ._metareg_perm import PermutationResult
 from ._metareg_result import LikelihoodRatioTest, MetaRegressionResult, WaldTest
 from .metareg import MetaRegression, meta_regression
+from .network import NetworkResult, evidence_networks, network_meta_analysis
 from .selection import SelectionModelResult, selection_model
 from .subgroups import SubgroupResult, subgroup_analysis
 from .results import MetaResult
@@ -71,6 +72,9 @@ from .results import MetaResult
 __version__ = "0.1.0"
 
 __all__ = [
+    "NetworkResult",
+    "evidence_networks",
+    "network_meta_analysis",
     "MetaRegression",
     "MetaRegressionResult",
     "LikelihoodRatioTest",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import warnings
 import subprocess
 import sys
 import tempfile
@@ -254,7 +255,16 @@ def render_html(report: Report) -> str:
         sessions_table,
     )
 
+    from ..network import evidence_networks
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        networks = [
+            {"net": n, "graph": Markup(n.graph_svg() or ""), "forest": Markup(n.forest_svg() or "")}
+            for _, n in sorted(evidence_networks(report.tables).items())
+        ]
     return env.get_template("report.html.j2").render(
+        networks=networks,
         r=report, plots=plots, studies=studies, sources=sources, used_studies=used_studies,
         in_analyses=in_analyses,
         arms=arms, values=values, window_phrases=WINDOW_PHRASES,
