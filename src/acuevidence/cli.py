@@ -120,8 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_parsers(sub)
 
     from .cli_batch import add_simulate_parser
+    from .cli_web import add_serve_parser
 
     add_simulate_parser(sub)
+    add_serve_parser(sub)
     return parser
 
 
@@ -227,6 +229,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .cli_evidence import run_evidence
 
             return run_evidence(args)
+        if args.command == "serve":
+            from .cli_web import run_serve
+
+            return run_serve(args)
         if args.command == "simulate":
             from .cli_batch import run_simulate
 
