@@ -120,10 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_parsers(sub)
 
     from .cli_batch import add_simulate_parser
+    from .cli_check import add_check_parser
     from .cli_web import add_serve_parser
 
     add_simulate_parser(sub)
     add_serve_parser(sub)
+    add_check_parser(sub)
     return parser
 
 
@@ -229,6 +231,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .cli_evidence import run_evidence
 
             return run_evidence(args)
+        if args.command == "check":
+            from .cli_check import run_check
+
+            return run_check(args)
         if args.command == "serve":
             from .cli_web import run_serve
 
