@@ -346,3 +346,46 @@ async def editor_retract(request: Request) -> Response:
 @router.post("/editor/restore")
 async def editor_restore(request: Request) -> Response:
     return await _write(request, "restore")
+
+
+# ------------------------------------------------------------------------------------------------
+# Claim checker: paste a page's text or upload a saved file (the server never fetches URLs)
+# ------------------------------------------------------------------------------------------------
+CHECK_MAX_BYTES = 5 * 1024 * 1024  # the checker's own limit (acuevidence.checker)
+
+
+@router.get("/check", response_class=HTMLResponse)
+def check_page(request: Request) -> HTMLResponse:
+    _session(request)
+    return render(request, "check.html.j2", report=None, error=None)
+
+
+@router.post("/check", response_class=HTMLResponse)
+async def check_submit(request: Request) -> HTMLResponse:
+    from ..checker import check_text
+    from ..errors import InputError
+
+    ctx = _ctx(request)
+    ctx.limiter.check("check", client_of(request))
+    form = await request.form()
+    session = _session(request)
+    ctx.sessions.check_csrf(session, str(form.get("csrf_token") or ""))
+    kind = "text/html" if form.get("kind") == "html" else "text/plain"
+    upload = form.get("page")
+    raw: bytes | str = ""
+    name = None
+    if upload is not None and not isinstance(upload, str) and getattr(upload, "filename", ""):
+        raw = await upload.read(CHECK_MAX_BYTES + 1)
+        name = str(upload.filename)[:200]
+        if name.lower().endswith((".html", ".htm")):
+            kind = "text/html"
+    else:
+        raw = str(form.get("text") or "")
+    if not raw:
+        return render(request, "check.html.j2", 400, report=None,
+                      error="Paste the page's text or choose a saved file.", no_store=True)
+    try:
+        report = await run_in_threadpool(check_text, raw, content_type=kind, source=name)
+    except InputError as e:
+        return render(request, "check.html.j2", 400, report=None, error=str(e), no_store=True)
+    return render(request, "check.html.j2", report=report.to_dict(), error=None, no_store=True)
