@@ -57,3 +57,13 @@ def test_binary_upload_is_a_clear_error(client):
     r = client.post("/check", data={"csrf_token": _csrf(client)},
                     files={"page": ("x.txt", b"\x00\x01\x02" * 100, "text/plain")})
     assert r.status_code == 400 and "role=\"alert\"" in r.text
+
+
+def test_networks_page_and_api(client):
+    page = client.get("/networks")
+    assert page.status_code == 200
+    assert "Chronic non-specific low back pain" in page.text and "Knee osteoarthritis" in page.text
+    assert "<svg" in page.text and "Inconsistency:" in page.text
+    api = client.get("/api/networks").json()
+    assert api["evidence_version"].startswith("ev-") and len(api["networks"]) == 2
+    assert all(n["graph_svg"].startswith("<svg") for n in api["networks"])

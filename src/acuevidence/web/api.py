@@ -437,3 +437,17 @@ async def history(request: Request, who: Editor,
     from ..results import json_safe
 
     return {"count": len(rows), "changes": json_safe(rows)}
+
+
+@router.get("/networks", summary="Network meta-analyses of the registry (chronic LBP, knee OA)")
+async def networks(request: Request) -> Any:
+    """Each network's treatments, estimates against the reference, consistency, ranking and
+    the certainty caveats (indirectness, inconsistency), with its evidence version."""
+    from .pages import networks_data
+
+    ctx = _ctx(request)
+    value, _, version = await run_in_threadpool(ctx.cached, "networks", {}, networks_data,
+                                                client_of(request))
+    return {"evidence_version": version,
+            "networks": [{k: v for k, v in n.items() if not k.endswith("_svg")} | {
+                "graph_svg": n["graph_svg"], "forest_svg": n["forest_svg"]} for n in value]}

@@ -389,3 +389,31 @@ async def check_submit(request: Request) -> HTMLResponse:
     except InputError as e:
         return render(request, "check.html.j2", 400, report=None, error=str(e), no_store=True)
     return render(request, "check.html.j2", report=report.to_dict(), error=None, no_store=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# Network meta-analyses (acupuncture against every alternative at once)
+# ------------------------------------------------------------------------------------------------
+def networks_data(snap: Any) -> list[dict[str, Any]]:
+    """The registry's evidence networks as plain data (SVG strings, texts, the result dict)."""
+    import warnings
+
+    from ..network import evidence_networks
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nets = evidence_networks(snap.tables)
+    return [{"name": name, "title": n.title, "contents": n.contents,
+             "indirectness": n.indirectness, "inconsistency": n.inconsistency_text,
+             "graph_svg": n.graph_svg() or "", "forest_svg": n.forest_svg() or "",
+             "data": n.to_dict()} for name, n in sorted(nets.items())]
+
+
+@router.get("/networks", response_class=HTMLResponse)
+def networks_page(request: Request) -> HTMLResponse:
+    from markupsafe import Markup
+
+    nets = _data(request, "networks", {}, networks_data)
+    view = [{**n, "graph": Markup(n["graph_svg"]), "forest": Markup(n["forest_svg"])}
+            for n in nets]
+    return render(request, "networks.html.j2", networks=view)
