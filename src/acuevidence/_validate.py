@@ -24,6 +24,7 @@ __all__ = [
     "check_finite",
     "check_level",
     "format_rows",
+    "effect_inputs",
 ]
 
 _MAX_ROWS_SHOWN = 8
@@ -166,3 +167,25 @@ def check_level(level: float, name: str = "level") -> float:
         raise InputError(f"The '{name}' parameter must be in (0, 1); got {level!r} instead.",
                          column=name)
     return lv
+
+
+def effect_inputs(yi: Any, vi: Any, sei: Any, data: pd.DataFrame | None
+                  ) -> tuple[np.ndarray, np.ndarray, str]:
+    """Validated effect sizes and sampling variances from ``vi`` or ``sei`` (or data columns).
+
+    Returns ``(y, v, named)`` where ``named`` is the argument the variances came from (for
+    messages). Lengths are not checked here (callers add their own arrays to that check).
+    """
+    if data is not None and not isinstance(data, pd.DataFrame):
+        raise InputError("'data' must be a pandas DataFrame.", column="data")
+    if vi is None and sei is None:
+        raise InputError("Give the sampling variances 'vi' (or the standard errors 'sei').",
+                         column="vi")
+    if vi is not None and sei is not None:
+        raise InputError("Give either 'vi' or 'sei', not both.", column="sei")
+    y = as_float_array(resolve_column(yi, data, "yi"), "yi")
+    if vi is not None:
+        return y, as_float_array(resolve_column(vi, data, "vi"), "vi"), "vi"
+    s = as_float_array(resolve_column(sei, data, "sei"), "sei")
+    check_positive(s, "sei", "must be positive (a standard error of 0 gives infinite weight)")
+    return y, s * s, "sei"

@@ -52,8 +52,8 @@ from ._bayes_numeric import (
     shortest_interval,
 )
 from ._validate import (
-    as_float_array,
     check_level,
+    effect_inputs,
     check_positive,
     check_same_length,
     resolve_column,
@@ -153,21 +153,7 @@ def bayes_meta_analysis(
 
 
 def _prepare(yi, vi, sei, labels, data):
-    if data is not None and not isinstance(data, pd.DataFrame):
-        raise InputError("'data' must be a pandas DataFrame.", column="data")
-    if vi is None and sei is None:
-        raise InputError("Give the sampling variances 'vi' (or the standard errors 'sei').",
-                         column="vi")
-    if vi is not None and sei is not None:
-        raise InputError("Give either 'vi' or 'sei', not both.", column="sei")
-    y = as_float_array(resolve_column(yi, data, "yi"), "yi")
-    if vi is not None:
-        v = as_float_array(resolve_column(vi, data, "vi"), "vi")
-        named = "vi"
-    else:
-        s = as_float_array(resolve_column(sei, data, "sei"), "sei")
-        check_positive(s, "sei", "must be positive (a standard error of 0 gives infinite weight)")
-        v, named = s * s, "sei"
+    y, v, named = effect_inputs(yi, vi, sei, data)
     check_same_length({"yi": y, named: v})
     k = y.shape[0]
     if k == 0:

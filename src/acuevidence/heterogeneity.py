@@ -132,3 +132,17 @@ def tau2_ci_profile_likelihood(y: np.ndarray, v: np.ndarray, X: np.ndarray, leve
         lower = float(optimize.brentq(f, 0.0, tau2_hat, xtol=CI_XTOL))
     upper, ok = _decreasing_root(f, tau2_hat, max(100.0, 10 * tau2_hat))
     return TauCI(lower, upper, "PL", "", "" if ok else ">")
+
+
+def tau2_ci(kind: str, method: str, y: np.ndarray, v: np.ndarray, X: np.ndarray, level: float,
+            tau2_hat: float) -> TauCI:
+    """The CI for tau^2 of a fit: ``"QP"`` (Q-profile) or ``"PL"`` (profile likelihood, ML/REML)."""
+    if kind == "QP":
+        return tau2_ci_qprofile(y, v, X, level, tau2_hat)
+    if method not in ("ML", "REML"):
+        from .errors import InputError
+
+        raise InputError(
+            f"A profile-likelihood CI for tau^2 needs method 'ML' or 'REML' (got {method!r}); "
+            "use tau2_ci='QP' for other estimators.", column="tau2_ci")
+    return tau2_ci_profile_likelihood(y, v, X, level, tau2_hat, reml=method == "REML")

@@ -35,13 +35,14 @@ from scipy import stats
 
 from ._validate import (
     as_float_array,
+    effect_inputs,
     check_level,
     check_positive,
     check_same_length,
     resolve_column,
 )
 from .errors import InputError, SmallSampleWarning
-from .heterogeneity import cochran_q, tau2_ci_profile_likelihood, tau2_ci_qprofile
+from .heterogeneity import cochran_q, tau2_ci
 from .results import MetaResult
 from .tau2 import CODES, Tau2Fit, estimate_tau2
 
@@ -223,22 +224,7 @@ def meta_analysis(
 
 # ----------------------------------------------------------------------------------------
 def _prepare(yi, vi, sei, weights, labels, data):
-    if data is not None and not isinstance(data, pd.DataFrame):
-        raise InputError("'data' must be a pandas DataFrame.", column="data")
-    if vi is None and sei is None:
-        raise InputError("Give the sampling variances 'vi' (or the standard errors 'sei').",
-                         column="vi")
-    if vi is not None and sei is not None:
-        raise InputError("Give either 'vi' or 'sei', not both.", column="sei")
-    y = as_float_array(resolve_column(yi, data, "yi"), "yi")
-    if vi is not None:
-        v = as_float_array(resolve_column(vi, data, "vi"), "vi")
-        named = "vi"
-    else:
-        s = as_float_array(resolve_column(sei, data, "sei"), "sei")
-        check_positive(s, "sei", "must be positive (a standard error of 0 gives infinite weight)")
-        v = s * s
-        named = "sei"
+    y, v, named = effect_inputs(yi, vi, sei, data)
     arrays = {"yi": y, named: v}
     a = None
     if weights is not None:
@@ -363,14 +349,7 @@ def _fit(opts: MetaAnalysis, y, v, a, labels, measure, evidence_version) -> Meta
 
     ci = None
     if opts.tau2_ci and not common and opts.tau2 is None and k > p:
-        if opts.tau2_ci == "QP":
-            ci = tau2_ci_qprofile(y, v, X, opts.level, tau2)
-        else:
-            if method not in ("ML", "REML"):
-                raise InputError(
-                    f"A profile-likelihood CI for tau^2 needs method 'ML' or 'REML' (got "
-                    f"{method!r}); use tau2_ci='QP' for other estimators.", column="tau2_ci")
-            ci = tau2_ci_profile_likelihood(y, v, X, opts.level, tau2, reml=method == "REML")
+        ci = tau2_ci(opts.tau2_ci, method, y, v, X, opts.level, tau2)
         if ci.upper_note == ">":
             notes.append("The upper bound of the tau^2 CI is unbounded in practice "
                          "(the search limit was reached).")

@@ -44,7 +44,7 @@ from ._metareg_kernel import batch_coefficients, tau2_basis
 from ._metareg_result import MetaRegressionResult
 from ._validate import check_level
 from .errors import InputError, SmallSampleWarning
-from .heterogeneity import cochran_q, tau2_ci_profile_likelihood, tau2_ci_qprofile
+from .heterogeneity import cochran_q, tau2_ci
 from .meta import COMMON, _prepare, canonical_method, canonical_test
 from .tau2 import Tau2Fit, estimate_tau2
 
@@ -334,14 +334,7 @@ def fit_design(opts: MetaRegression, y: np.ndarray, v: np.ndarray, a: np.ndarray
 
     ci = None
     if opts.tau2_ci and not common and opts.tau2 is None:
-        if opts.tau2_ci == "QP":
-            ci = tau2_ci_qprofile(y, v, X, opts.level, tau2)
-        else:
-            if method not in ("ML", "REML"):
-                raise InputError(
-                    f"A profile-likelihood CI for tau^2 needs method 'ML' or 'REML' (got "
-                    f"{method!r}); use tau2_ci='QP' for other estimators.", column="tau2_ci")
-            ci = tau2_ci_profile_likelihood(y, v, X, opts.level, tau2, reml=method == "REML")
+        ci = tau2_ci(opts.tau2_ci, method, y, v, X, opts.level, tau2)
         if ci.upper_note == ">":
             notes.append("The upper bound of the tau^2 CI is unbounded in practice "
                          "(the search limit was reached).")
