@@ -17,6 +17,13 @@ from .errors import (
     InputError,
 )
 
+
+# Functions named like their module are bound eagerly: once the submodule is imported (by
+# anything), Python sets the package attribute to the *module*, and a lazy name would then
+# resolve to it instead of the function. These modules need only numpy/scipy/pandas.
+from .effect_sizes import effect_sizes
+from .mantel_haenszel import MHResult, mantel_haenszel, peto
+
 __version__ = "0.1.0"
 
 # public name -> module that defines it
@@ -58,7 +65,6 @@ _LAZY: dict[str, str] = {
     "se_from_p": "conversions",
     "se_from_t": "conversions",
     "se_from_z": "conversions",
-    "effect_sizes": "effect_sizes",
     "BaujatResult": "influence",
     "CumulativeResult": "influence",
     "GoshResult": "influence",
@@ -69,9 +75,6 @@ _LAZY: dict[str, str] = {
     "gosh": "influence",
     "influence_diagnostics": "influence",
     "leave_one_out": "influence",
-    "MHResult": "mantel_haenszel",
-    "mantel_haenszel": "mantel_haenszel",
-    "peto": "mantel_haenszel",
     "MetaAnalysis": "meta",
     "meta_analysis": "meta",
     "MetaRegression": "metareg",
@@ -91,7 +94,7 @@ _LAZY: dict[str, str] = {
 
 __all__ = [  # noqa: PLE0604 - names resolved by __getattr__
     "__version__", "ConvergenceError", "ConvergenceWarning", "EvidenceError", "EvidenceWarning",
-    "InputError", *sorted(_LAZY),
+    "InputError", "MHResult", "effect_sizes", "mantel_haenszel", "peto", *sorted(_LAZY),
 ]
 
 
