@@ -322,3 +322,194 @@ def test_global_maximum_proof_is_sound() -> None:
                     assert np.all(inside > 0)
                 if K._tail_ok(grid[i], a[1], a[4], float(v.min())):
                     assert np.all(score[i:] < 0)
+
+
+# ------------------------------------------------------------------------------------------
+# The lane kernels (LANES rows side by side) against the row kernels, and their pieces
+# ------------------------------------------------------------------------------------------
+# scipy.special.erfcx is itself accurate to a few ulp: the Chebyshev series is within 6e-16 of
+# a 40-digit reference, so the two agree to a few 1e-15.
+ERFCX_TOL = 4e-15
+LANE_METHODS = ("EE", "DL", "HS", "HSk", "ML", "REML", "PM", "EB", "SJIT", "PMM")
+
+
+def _kernel_outputs(y, v, mask, method, lanes, max_iter=200):
+    """All outputs of kernels.fit_rows (lanes=True: the lane kernels) or of the row kernel run
+    row by row (lanes=False), for four tests at once."""
+    from acuevidence.batch import _rows, api
+    from acuevidence.batch import kernels as K
+
+    opts = api._options(method, TESTS, 0.95, max_iter)
+    nrows, kmax = y.shape
+    zcrit, tcrit, targets = api._tables(kmax, 0.95)
+    tests = np.array([api.TEST_CODES[t] for t in opts.tests], dtype=np.int64)
+    out = {"rowf": np.full((6, nrows), -7.0), "k": np.full(nrows, -7),
+           "it": np.full(nrows, -7), "status": np.full(nrows, 9, dtype=np.int8),
+           "conv": np.zeros(nrows, dtype=np.bool_), "testf": np.full((4, 8, nrows), -7.0)}
+    has_mask = mask is not None
+    m = mask if has_mask else np.ones((1, 1), dtype=np.bool_)
+    a = np.ones((1, 1))
+    args = (zcrit, tcrit, targets, max_iter)
+    outs = (out["rowf"], out["k"], out["it"], out["status"], out["conv"], out["testf"])
+    if lanes:
+        K.fit_rows(y, v, m, a, has_mask, False, opts.code, tests, *args, 64, *outs)
+    else:
+        scratch = np.empty(kmax), np.empty(kmax), np.empty(kmax)
+        work = np.empty((9, 32))
+        for b in range(nrows):
+            _rows._fit_row(b, y, v, m, a, has_mask, False, opts.code, tests, *args, *scratch,
+                           *outs)
+            # the p-values of Q and the z tests, for this row alone
+            _rows._pvalues_rows(b, 1, tests, out["rowf"], out["k"], out["status"],
+                                out["testf"], work)
+    return out
+
+
+def _with_bad_rows(y, v):
+    y, v = y.copy(), v.copy()
+    y[3, 1] = np.nan  # NaN inside the valid part
+    v[5, 0] = -0.1  # negative variance
+    y[7], v[7] = np.nan, np.nan  # empty
+    y[9, 1:], v[9, 1:] = np.nan, np.nan  # k = 1
+    y[11, 2] = np.inf
+    return y, v
+
+
+@pytest.mark.parametrize("method", LANE_METHODS)
+def test_lane_kernels_give_the_row_kernels_bits(method: str) -> None:
+    y, v, _ = _batch_data(200 + LANE_METHODS.index(method), rows=70, kmax=15)
+    y, v = _with_bad_rows(y, v)
+    lanes = _kernel_outputs(y, v, None, method, True)
+    rows = _kernel_outputs(y, v, None, method, False)
+    for name in lanes:
+        np.testing.assert_array_equal(lanes[name], rows[name], err_msg=name)
+    # masked input: garbage where masked out, some studies dropped from the middle
+    mask = ~np.isnan(y) | ~np.isnan(v)
+    mask[::4, 1] = False
+    ym = np.where(mask, y, 99.0)
+    vm = np.where(mask, v, -1.0)
+    lanes = _kernel_outputs(ym, vm, mask, method, True)
+    rows = _kernel_outputs(ym, vm, mask, method, False)
+    for name in lanes:
+        np.testing.assert_array_equal(lanes[name], rows[name], err_msg=name)
+
+
+@pytest.mark.parametrize("method", ["ML", "REML", "PM", "PMM"])
+def test_lane_kernels_stop_where_the_row_kernels_stop(method: str) -> None:
+    """With a small iteration cap, rows stop (and fall back) exactly as the row kernel's do."""
+    y, v, _ = _batch_data(31, rows=40, kmax=15)
+    for max_iter in (1, 3):
+        lanes = _kernel_outputs(y, v, None, method, True, max_iter)
+        rows = _kernel_outputs(y, v, None, method, False, max_iter)
+        for name in lanes:
+            np.testing.assert_array_equal(lanes[name], rows[name], err_msg=name)
+
+
+def test_streaming_stores_give_the_same_outputs() -> None:
+    from acuevidence.batch import _stores, api
+    from acuevidence.batch import kernels as K
+
+    rng = np.random.default_rng(3)
+    v = rng.uniform(0.01, 0.5, (3000, 12))
+    y = rng.normal(0.3, np.sqrt(v + 0.05))
+    opts = api._options("REML", ("z",), 0.95, 200)
+    zcrit, tcrit, targets = api._tables(12, 0.95)
+    tests = np.array([0], dtype=np.int64)
+    got = []
+    for stream in (False, True):
+        outs = (np.empty((6, 3000)), np.empty(3000, np.int64), np.empty(3000, np.int64),
+                np.empty(3000, np.int8), np.empty(3000, np.bool_), np.empty((1, 8, 3000)))
+        K.fit_rows(y, v, np.ones((1, 1), np.bool_), np.ones((1, 1)), False, False, opts.code,
+                   tests, zcrit, tcrit, targets, 200, 96, *outs, stream)
+        got.append(outs)
+    for a, b in zip(*got):
+        np.testing.assert_array_equal(a, b)
+    assert isinstance(_stores.STREAMING, bool)
+
+
+def test_erfcx_matches_scipy() -> None:
+    from scipy import special
+
+    from acuevidence.batch._special import erfcx
+
+    rng = np.random.default_rng(0)
+    xs = np.concatenate([[0.0, 1e-300, 1e-12, 0.5, 1.0, 4.0, 26.0, 1e3, 1e8, 1e150],
+                         rng.uniform(0.0, 12.0, 4000),
+                         np.exp(rng.uniform(np.log(1e-10), np.log(1e7), 4000))])
+    got = np.array([erfcx(x) for x in xs])
+    np.testing.assert_allclose(got, special.erfcx(xs), rtol=ERFCX_TOL, atol=0.0)
+
+
+def test_tail_probabilities_over_a_wide_range() -> None:
+    from acuevidence.batch._special import chi2_sf, norm_p2
+
+    rng = np.random.default_rng(1)
+    for df in list(range(1, 41)) + [57, 99, 100, 250, 399, 400, 401, 1000]:
+        xs = np.concatenate([rng.uniform(0.0, 3.0 * df + 60.0, 60),
+                             np.exp(rng.uniform(np.log(1e-9), np.log(2500.0), 40))])
+        want = stats.chi2.sf(xs, df)
+        got = np.array([chi2_sf(x, df) for x in xs])
+        np.testing.assert_allclose(got, want, rtol=SPECIAL_TOL, atol=1e-300, err_msg=str(df))
+    zs = np.concatenate([rng.uniform(0.0, 37.0, 3000), np.exp(rng.uniform(-23.0, 3.6, 1000))])
+    for z in (zs, -zs):
+        got = np.array([norm_p2(x) for x in z])
+        np.testing.assert_allclose(got, 2 * stats.norm.sf(np.abs(z)), rtol=SPECIAL_TOL,
+                                   atol=1e-300)
+    assert norm_p2(45.0) == 0.0 and math.isnan(norm_p2(math.nan))
+    assert chi2_sf(0.0, 3) == 1.0 and math.isnan(chi2_sf(math.nan, 3))
+
+
+def test_lane_tail_probabilities_give_the_scalar_bits() -> None:
+    from acuevidence.batch._special import chi2_sf, lane_chi2_sf, lane_norm_p2, norm_p2
+    from acuevidence.batch._sums import LANES
+
+    rng = np.random.default_rng(2)
+    special_x = np.array([0.0, -1.0, np.nan, np.inf, 1e4, 1399.9, 1400.1, 1e-300])
+    for rep in range(200):
+        W = np.zeros((10, LANES))
+        W[0] = rng.exponential(30.0, LANES)
+        pick = rng.random(LANES) < 0.2
+        W[0, pick] = rng.choice(special_x, pick.sum())
+        W[1] = rng.integers(1, 60, LANES) if rep % 2 else rng.integers(1, 500)
+        lane_chi2_sf(W, 0, 1, 2, 3)
+        want = np.array([chi2_sf(x, int(d)) for x, d in zip(W[0], W[1])])
+        np.testing.assert_array_equal(W[2], want)
+        W[7] = rng.normal(0.0, 8.0, LANES)
+        W[7, pick] = rng.choice(np.array([np.nan, np.inf, -np.inf, 40.0, -39.9, 0.0]),
+                                pick.sum())
+        lane_norm_p2(W, 7, 8)
+        np.testing.assert_array_equal(W[8], [norm_p2(z) for z in W[7]])
+
+
+def test_ladder_proof_rejects_a_local_maximum() -> None:
+    """On bimodal likelihoods the lower of two maxima is never certified as the global one."""
+    from acuevidence.batch import _likelihood as L
+    from acuevidence.batch._sums import LANES, _abcd, _moments
+
+    y, v = _bimodal_rows()
+    checked = 0
+    for b in range(len(y)):
+        ys, vs = y[b], v[b]
+        c = float(ys[0])
+        s0, _m0, q0, a0, d0, _trp0, _trp20, w20 = _moments(ys, vs, 20, 0.0, c)
+        grid = np.concatenate([[0.0], np.geomspace(1e-6, 10.0, 4000)])
+        ll = np.array([L._loglik(ys, vs, 20, t, c, False) for t in grid])
+        peaks = [i for i in range(len(grid)) if (i == 0 or ll[i] >= ll[i - 1])
+                 and (i == len(grid) - 1 or ll[i] > ll[i + 1])]
+        if len(peaks) < 2:
+            continue
+        local = min(peaks, key=lambda i: ll[i])
+        t = 0.0 if local == 0 else L._newton_lik(ys, vs, 20, c, False, grid[local],
+                                                 grid[local - 1], grid[local + 1], 200,
+                                                 float(vs.min()))[0]
+        pts = np.empty((L.LADDER, LANES))
+        qb = _abcd(ys, vs, 20, t, c, False)
+        L._ladder_points(t, L._ladder_tail(float(np.var(ys, ddof=1)), qb[4] / qb[1],
+                                           float(vs.min())), float(vs.min()), pts, 0)
+        vals = np.zeros((L.LADDER, 6, LANES))
+        for r in range(L.LADDER):
+            vals[r, :5, 0] = _abcd(ys, vs, 20, pts[r, 0], c, False)
+            vals[r, 5, 0] = pts[r, 0]
+        assert not L._ladder_proof(vals, 0, t, a0, s0, w20, d0, q0, float(vs.min()))
+        checked += 1
+    assert checked >= 3  # the bimodal rows do have a lower maximum to reject

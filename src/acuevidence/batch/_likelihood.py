@@ -10,7 +10,7 @@ import math
 
 from numba import njit
 
-from ._sums import _abcd, _loglik, _moments
+from ._sums import _abcd, _abcd_proof, _loglik, _moments
 
 # Same accuracy as the single engine (acuevidence.tau2.TAU2_TOL): steps below this, relative to
 # max(1, tau^2), end an iteration.
@@ -32,38 +32,60 @@ NEWTON_PATIENCE = 40
 
 
 @njit(cache=True, error_model="numpy")
+def _newton_step(t, lo, hi, it, s0, a, d3, trp, trp2, w2, reml, vmin, v0):
+    """One safeguarded Newton iteration of :func:`_newton_from` from the moments at t.
+
+    Returns (done, t_next, lo, hi, score_scale): when done, t_next is the estimate.
+    ``score_scale`` is B, the positive part of the score at t (for the ladder's tail guess).
+    """
+    if reml:
+        b, cc = trp, trp2
+    else:
+        b, cc = s0, w2
+    score = 0.5 * (a - b)
+    curv = 0.5 * cc - d3  # second derivative of the (restricted) log-likelihood
+    if abs(score) <= NOISE * (a + b):  # A - B at the rounding noise of A and B
+        return True, t, lo, hi, b
+    if score > 0.0:
+        lo = t
+    else:
+        hi = t
+    tn = t - score / curv if curv < 0.0 else math.nan
+    if not (tn >= lo and tn <= hi) or (it > NEWTON_PATIENCE and hi < math.inf):
+        tn = 0.5 * (lo + hi) if hi < math.inf else 2.0 * t + 1e-3 * (v0 + t)
+    step = abs(tn - t)
+    # Newton converges quadratically: once a Newton step is below NEWTON_FINAL relative to
+    # the scale of tau^2 + v, the point it lands on is exact to ~NEWTON_FINAL^2.
+    if (curv < 0.0 and step <= NEWTON_FINAL * (tn + vmin)) \
+            or step <= TAU2_TOL * max(1.0, t) or (hi < math.inf and hi - lo <= 4.0 * EPS * hi):
+        return True, tn, lo, hi, b
+    return False, tn, lo, hi, b
+
+
+@njit(cache=True, error_model="numpy")
+def _newton_from(ys, vs, n, c, reml, t, lo, hi, it0, max_iter, vmin):
+    """Safeguarded Newton for a root of the score inside (lo, hi) with s(lo) > 0, going on
+    after ``it0`` iterations from t with centre c. Returns (t, converged, iterations).
+    ``hi`` may be inf (no upper bound known yet).
+    """
+    for it in range(it0 + 1, max_iter + 1):
+        s0, m, _q, a, d3, trp, trp2, w2 = _moments(ys, vs, n, t, c)
+        c += m  # centre the next sums on this weighted mean: no cancellation near the root
+        done, tn, lo, hi, _b = _newton_step(t, lo, hi, it, s0, a, d3, trp, trp2, w2, reml, vmin,
+                                           vs[0])
+        if done:
+            return tn, True, it
+        t = tn
+    return t, False, max_iter
+
+
+@njit(cache=True, error_model="numpy")
 def _newton_lik(ys, vs, n, c, reml, t0, lo, hi, max_iter, vmin):
     """Safeguarded Newton for a root of the score inside (lo, hi) with s(lo) > 0.
 
     Returns (t, converged, iterations). ``hi`` may be inf (no upper bound known yet).
     """
-    t = t0
-    for it in range(1, max_iter + 1):
-        s0, m, q, a, d3, trp, trp2, w2 = _moments(ys, vs, n, t, c)
-        c += m  # centre the next sums on this weighted mean: no cancellation near the root
-        if reml:
-            b, cc = trp, trp2
-        else:
-            b, cc = s0, w2
-        score = 0.5 * (a - b)
-        curv = 0.5 * cc - d3  # second derivative of the (restricted) log-likelihood
-        if abs(score) <= NOISE * (a + b):  # A - B at the rounding noise of A and B
-            return t, True, it
-        if score > 0.0:
-            lo = t
-        else:
-            hi = t
-        tn = t - score / curv if curv < 0.0 else math.nan
-        if not (tn >= lo and tn <= hi) or (it > NEWTON_PATIENCE and hi < math.inf):
-            tn = 0.5 * (lo + hi) if hi < math.inf else 2.0 * t + 1e-3 * (vs[0] + t)
-        step = abs(tn - t)
-        # Newton converges quadratically: once a Newton step is below NEWTON_FINAL relative to
-        # the scale of tau^2 + v, the point it lands on is exact to ~NEWTON_FINAL^2.
-        if (curv < 0.0 and step <= NEWTON_FINAL * (tn + vmin)) \
-                or step <= TAU2_TOL * max(1.0, t) or (hi < math.inf and hi - lo <= 4.0 * EPS * hi):
-            return tn, True, it
-        t = tn
-    return t, False, max_iter
+    return _newton_from(ys, vs, n, c, reml, t0, lo, hi, 0, max_iter, vmin)
 
 
 @njit(cache=True, error_model="numpy")
@@ -121,7 +143,7 @@ def _right_chain(ys, vs, n, c, reml, x, ax, bx, cx, qx, vmin, evals):
         if evals >= PROOF_BUDGET:
             return False, evals
         y = x * g if x > 0.0 else g * 1e-2 * vmin
-        ay, by, cy, dy, qy = _abcd(ys, vs, n, y, c, reml)
+        ay, by, cy, dy, qy = _abcd_proof(ys, vs, n, y, c, reml)
         evals += 1
         if ay > by:
             return False, evals  # the score turns positive again: a second maximum
@@ -143,7 +165,7 @@ def _left_chain(ys, vs, n, c, reml, y, ay, by, dy, a0, b0, d0, evals):
         if evals >= PROOF_BUDGET:
             return False, evals
         x = y * f
-        ax, bx, cx, dx, qx = _abcd(ys, vs, n, x, c, reml)
+        ax, bx, cx, dx, qx = _abcd_proof(ys, vs, n, x, c, reml)
         evals += 1
         if ax < bx:
             return False, evals  # the score turns negative again: a second maximum
@@ -167,8 +189,8 @@ def _certify(ys, vs, n, c, reml, t, a0, b0, c0, d0, q0, vmin, vmax):
         for r in (1.2, 1.05):
             x = t / r
             y = t * r
-            ay, by, cy, dy, qy = _abcd(ys, vs, n, y, c, reml)
-            ax, bx, cx, dx, qx = _abcd(ys, vs, n, x, c, reml)
+            ay, by, cy, dy, qy = _abcd_proof(ys, vs, n, y, c, reml)
+            ax, bx, cx, dx, qx = _abcd_proof(ys, vs, n, x, c, reml)
             evals += 2
             evals += 1
             if 0.5 * cx < dy * (1.0 - PROOF_MARGIN) and ax > bx and ay < by:
@@ -184,7 +206,7 @@ def _certify(ys, vs, n, c, reml, t, a0, b0, c0, d0, q0, vmin, vmax):
         if ok:
             return True, evals
     for y in (vmax, vmin, 0.1 * vmin, 0.01 * vmin):
-        ay, by, cy, dy, qy = _abcd(ys, vs, n, y, c, reml)
+        ay, by, cy, dy, qy = _abcd_proof(ys, vs, n, y, c, reml)
         evals += 1
         if 0.5 * c0 < dy * (1.0 - PROOF_MARGIN) and ay < by:
             ok, evals = _right_chain(ys, vs, n, c, reml, y, ay, by, cy, qy, vmin, evals)
@@ -272,13 +294,9 @@ def _bracketed_max(ys, vs, n, c, reml, scale, ib, max_iter):
 
 
 @njit(cache=True, error_model="numpy")
-def _likelihood(ys, vs, n, c, reml, t_start, a0, b0, c0, d0, q0, vmin, vmax, max_iter):
-    """ML / REML estimate of tau^2: returns (tau2, se, converged, iterations)."""
-    if a0 - b0 <= 0.0:
-        t, conv, it = 0.0, True, 1  # score <= 0 at 0: maximum on the boundary
-    else:
-        t, conv, it = _newton_lik(ys, vs, n, c, reml, max(t_start, 0.0), 0.0, math.inf,
-                                  max_iter, vmin)
+def _global_check(ys, vs, n, c, reml, t, conv, it, a0, b0, c0, d0, q0, vmin, vmax, max_iter):
+    """After Newton: the grid search when it failed, else the proof of the global maximum and,
+    without a proof, the single engine's grid check. Returns (t, converged, iterations)."""
     if not conv:
         scale, ib, best = _grid_scan(ys, vs, n, c, reml, vmax)
         t, conv, extra = _bracketed_max(ys, vs, n, c, reml, scale, ib, max_iter)
@@ -293,6 +311,114 @@ def _likelihood(ys, vs, n, c, reml, t_start, a0, b0, c0, d0, q0, vmin, vmax, max
                 t = t2
                 conv = conv2
                 it += extra
+    return t, conv, it
+
+
+@njit(cache=True, error_model="numpy")
+def _likelihood(ys, vs, n, c, reml, t_start, a0, b0, c0, d0, q0, vmin, vmax, max_iter):
+    """ML / REML estimate of tau^2: returns (tau2, se, converged, iterations)."""
+    if a0 - b0 <= 0.0:
+        t, conv, it = 0.0, True, 1  # score <= 0 at 0: maximum on the boundary
+    else:
+        t, conv, it = _newton_lik(ys, vs, n, c, reml, max(t_start, 0.0), 0.0, math.inf,
+                                  max_iter, vmin)
+    t, conv, it = _global_check(ys, vs, n, c, reml, t, conv, it, a0, b0, c0, d0, q0, vmin, vmax,
+                                max_iter)
     s0, m, q, a, d3, trp, trp2, w2 = _moments(ys, vs, n, t, c)
     se = math.sqrt(2.0 / trp2) if reml else math.sqrt(2.0 / w2)
     return t, se, conv, it
+
+
+# ------------------------------------------------------------------------------------------
+# The proof on a fixed ladder of points (lane kernels)
+# ------------------------------------------------------------------------------------------
+# The lane kernels evaluate A, B, C, D, Q of every lane at LADDER points chosen before any is
+# seen (each round is one vectorised pass over a group of rows), then run the proof of
+# _certify on them: a concave interval [t/1.2, 1.2 t] around the root, a chain of intervals
+# with a positive score from 0 to t/1.2 (directly, or through t/4.8 and t/76.8) and a chain
+# with a negative score from 1.2 t through LADDER_RIGHT points to where the tail bound holds.
+# Rows without a proof on the ladder (a few percent) get the adaptive _certify.
+LADDER_RIGHT = 3
+LADDER_LEFT = 1
+LADDER = 2 + LADDER_RIGHT + LADDER_LEFT
+# The tail bound holds beyond about max(sample variance, Q/B) - v_min; aim a little past it.
+LADDER_REACH = 1.2
+
+
+@njit(cache=True, error_model="numpy")
+def _ladder_points(t, tail, vmin, pts, l):
+    """The ladder of a root t (t = 0: a maximum on the boundary) into pts[:, l]: for t > 0,
+    t/1.2, 1.2 t, LADDER_RIGHT points from 1.2 t up to ``tail`` (geometric), LADDER_LEFT
+    points t/4.8, t/76.8, ...; for t = 0, LADDER points from 0.04 v_min up to ``tail``."""
+    if t > 0.0:
+        pts[0, l] = t / 1.2
+        base = t * 1.2
+        pts[1, l] = base
+        top = max(tail, 2.0 * base)
+        ratio = math.exp(math.log(top / base) / LADDER_RIGHT)
+        p = base
+        for r in range(2, 2 + LADDER_RIGHT):
+            p *= ratio
+            pts[r, l] = p
+        f = 4.8
+        for r in range(2 + LADDER_RIGHT, LADDER):
+            pts[r, l] = t / f
+            f *= 16.0
+    else:
+        base = 0.04 * vmin
+        top = max(tail, 5.0 * base)
+        ratio = math.exp(math.log(top / base) / (LADDER - 1))
+        p = base
+        for r in range(LADDER):
+            pts[r, l] = p
+            p *= ratio
+    for r in range(LADDER):
+        if not (pts[r, l] > 0.0 and pts[r, l] < math.inf):
+            pts[r, l] = 1.0  # an idle lane (no proof is read from it)
+
+
+@njit(cache=True, error_model="numpy")
+def _ladder_tail(s2, qb, vmin):
+    """Where the tail bound should hold: a guess from the sample variance and Q/B at the root."""
+    return LADDER_REACH * max(s2, qb) - vmin
+
+
+@njit(cache=True, error_model="numpy")
+def _ladder_proof(vals, l, t, a0, b0, c0, d0, q0, vmin):
+    """The proof of _certify from the ladder values vals[r, (A, B, C, D, Q, point), l]: True
+    when l(t) is proven the global maximum (l(t') <= l(t) for every t' >= 0)."""
+    if t > 0.0:
+        x0, ax, bx, cx, dx = vals[0, 5, l], vals[0, 0, l], vals[0, 1, l], vals[0, 2, l], \
+            vals[0, 3, l]
+        y0, ay, by, cy, qy = vals[1, 5, l], vals[1, 0, l], vals[1, 1, l], vals[1, 2, l], \
+            vals[1, 4, l]
+        # concave on [x0, y0] (l'' = C/2 - D, C and D decreasing) with the root inside
+        if not (0.5 * cx < vals[1, 3, l] * (1.0 - PROOF_MARGIN) and ax > bx and ay < by):
+            return False
+        # a positive score on [0, x0], through t/4.8 (t/76.8, ...) when not at once
+        x, ac, bc, dc = x0, ax, bx, dx
+        r = 2 + LADDER_RIGHT
+        while not _pos_on(0.0, a0, b0, d0, x, ac, bc, dc):
+            if r >= LADDER:
+                return False
+            p, ap, bp, dp = vals[r, 5, l], vals[r, 0, l], vals[r, 1, l], vals[r, 3, l]
+            if not (ap > bp and _pos_on(p, ap, bp, dp, x, ac, bc, dc)):
+                return False
+            x, ac, bc, dc = p, ap, bp, dp
+            r += 1
+        x, ac, bc, cc, qc = y0, ay, by, cy, qy
+        r, last = 2, 2 + LADDER_RIGHT
+    else:
+        x, ac, bc, cc, qc = 0.0, a0, b0, c0, q0
+        r, last = 0, LADDER
+    # a negative score from x on: a chain of intervals up the ladder, then the tail bound
+    while not _tail_ok(x, bc, qc, vmin):
+        if r >= last:
+            return False
+        p, ap, bp, cp, qp = vals[r, 5, l], vals[r, 0, l], vals[r, 1, l], vals[r, 2, l], \
+            vals[r, 4, l]
+        if not (ap < bp and _neg_on(x, ac, bc, cc, p, ap, bp, cp)):
+            return False
+        x, ac, bc, cc, qc = p, ap, bp, cp, qp
+        r += 1
+    return True

@@ -62,9 +62,14 @@ METHOD_CODES: dict[str, int] = {
     "SJIT": 7, "ML": 8, "REML": 9, "EB": 10, "PM": 11, "PMM": 12, "GENQ": 13,
 }
 TEST_CODES: dict[str, int] = {"z": 0, "t": 1, "knha": 2, "adhoc": 3}
-# Rows per prange block: large enough to amortise the scratch arrays, small enough to balance.
-_MAX_BLOCK = 256
+# Rows per prange block: large enough to amortise the scratch arrays, small enough to balance;
+# a multiple of the lane kernels' group of rows (kernels.LANES).
+_MAX_BLOCK = 512
 _DEFAULT_MAX_ITER = 200
+# Outputs larger than this (about the size of an L2 cache) are written with streaming stores:
+# they would not stay in the caches anyway, and skipping the read-for-ownership of every line
+# saves a sixth of the time of a DL fit.
+_STREAM_BYTES = 2 * 2**20
 
 COLUMNS: tuple[str, ...] = (
     "k", "estimate", "se", "statistic", "p_value", "ci_lower", "ci_upper", "tau2", "tau2_se",
@@ -358,6 +363,7 @@ def _fit(ya: np.ndarray, va: np.ndarray, ma: np.ndarray | None, wa: np.ndarray |
 
     n_threads = numba.get_num_threads() if threads is None else int(threads)
     block = int(max(1, min(_MAX_BLOCK, -(-nrows // (8 * n_threads)))))
+    block = -(-block // K.LANES) * K.LANES
     old = numba.get_num_threads()
     try:
         if threads is not None:
@@ -365,7 +371,7 @@ def _fit(ya: np.ndarray, va: np.ndarray, ma: np.ndarray | None, wa: np.ndarray |
         if nrows:
             K.fit_rows(ya, va, mask, a, ma is not None, wa is not None, opts.code, tests,
                        zcrit, tcrit, targets, opts.max_iter, block, rowf, k_out, it_out,
-                       st_out, cv_out, testf)
+                       st_out, cv_out, testf, rowf.nbytes + testf.nbytes > _STREAM_BYTES)
     finally:
         if threads is not None:
             numba.set_num_threads(old)
