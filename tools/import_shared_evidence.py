@@ -34,6 +34,7 @@ import shared_evidence_rules as rules
 from shared_evidence_arms import ARM_ALIASES, COUNTS_NOT_USED, NOTE_ARMS, NoteArm
 from shared_evidence_reviews import convert_reviews
 
+from acuevidence.evidence.validation import VOCAB_COLUMNS  # the store's own check
 from acuevidence.evidence.vocabulary import check_term
 
 # --------------------------------------------------------------------------------------------
@@ -87,21 +88,6 @@ OUT_COLUMNS: dict[str, tuple[str, ...]] = {
 ID_COLUMN = {"sources": "source_id", "studies": "study_id", "arms": "arm_id",
              "outcomes": "value_id", "contrasts": "contrast_id", "risk_of_bias": "rob_id",
              "reviews": "result_id"}
-
-# Vocabulary of each coded output column (blank allowed where the schema says unknown).
-VOCAB_COLUMNS: dict[str, dict[str, str]] = {
-    "sources": {"kind": "SOURCE_KINDS"},
-    "studies": {"condition": "CONDITIONS", "acupuncture_type": "ACUPUNCTURE_TYPES",
-                "status": "STATUS"},
-    "arms": {"arm_type": "ARM_TYPES", "sham_type": "SHAM_TYPES"},
-    "outcomes": {"outcome": "OUTCOMES", "direction": "DIRECTIONS", "value_type": "VALUE_TYPES",
-                 "confidence": "CONFIDENCE", "status": "STATUS"},
-    "contrasts": {"outcome": "OUTCOMES", "direction": "DIRECTIONS", "measure": "MEASURES",
-                  "p_value_qualifier": "P_VALUE_QUALIFIERS", "confidence": "CONFIDENCE",
-                  "status": "STATUS"},
-    "reviews": {"condition": "CONDITIONS", "comparator": "ARM_TYPES", "outcome": "OUTCOMES",
-                "window": "WINDOWS", "measure": "MEASURES"},
-}
 
 # Trials that the two folders both hold. The main-folder copy is kept (AUDIT.md: main rows
 # `high`, leg copies annotated as duplicates); leg arm labels map onto the kept study's labels.

@@ -35,7 +35,7 @@ from ._metareg_design import INTERCEPT, Design, new_rows
 from ._validate import check_level
 from .errors import InputError
 from .printer import Report, fmt_number, fmt_p
-from .results import json_safe
+from .results import frozen_array, json_safe
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._metareg_perm import PermutationResult
@@ -57,11 +57,6 @@ SUMMARY_FIELDS: tuple[str, ...] = (
 COEF_FIELDS: tuple[str, ...] = ("term", "estimate", "se", "statistic", "p_value", "ci_lower",
                                 "ci_upper")
 
-
-def _frozen(a: Any) -> np.ndarray:
-    arr = np.array(a, dtype=float, copy=True)
-    arr.setflags(write=False)
-    return arr
 
 
 def _stat_label(test: str, df1: int, df2: int | None) -> str:
@@ -219,9 +214,9 @@ class MetaRegressionResult:
     def __post_init__(self) -> None:
         for name in ("estimate", "se", "statistic", "p_value", "ci_lower", "ci_upper", "vcov",
                      "yi", "vi", "weights", "fitted"):
-            object.__setattr__(self, name, _frozen(getattr(self, name)))
+            object.__setattr__(self, name, frozen_array(getattr(self, name)))
         if self.user_weights is not None:
-            object.__setattr__(self, "user_weights", _frozen(self.user_weights))
+            object.__setattr__(self, "user_weights", frozen_array(self.user_weights))
 
     # -- export ---------------------------------------------------------------------------
     def to_frame(self) -> pd.DataFrame:

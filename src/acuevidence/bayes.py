@@ -61,7 +61,7 @@ from ._validate import (
 from .bayes_priors import TauPrior, resolve_tau_prior
 from .errors import ConvergenceWarning, EvidenceWarning, InputError, SmallSampleWarning
 from .printer import Report, fmt_number
-from .results import json_safe
+from .results import frozen_array, json_safe
 
 __all__ = ["BayesMetaAnalysis", "BayesResult", "bayes_meta_analysis", "conditional_posterior",
            "mixture_cdf", "mixture_ppf", "QUAD_TOL", "TAIL_TOL"]
@@ -325,11 +325,6 @@ _ARRAYS = ("yi", "vi", "support_tau", "support_weight", "support_mean", "support
 _WHICH = ("mu", "predictive", "tau")
 
 
-def _frozen(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, dtype=float, copy=True)
-    a.setflags(write=False)
-    return a
-
 
 @dataclass(frozen=True, eq=False)
 class BayesResult:
@@ -406,7 +401,7 @@ class BayesResult:
 
     def __post_init__(self) -> None:
         for name in _ARRAYS:
-            object.__setattr__(self, name, _frozen(getattr(self, name)))
+            object.__setattr__(self, name, frozen_array(getattr(self, name)))
 
     # -- probabilities and quantiles --------------------------------------------------------
     def _sds(self, which: str) -> np.ndarray:

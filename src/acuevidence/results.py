@@ -74,10 +74,11 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def _frozen(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, dtype=float, copy=True)
-    a.setflags(write=False)
-    return a
+def frozen_array(a: Any) -> np.ndarray:
+    """A read-only float copy of ``a`` (result objects are frozen: so are their arrays)."""
+    out = np.array(a, dtype=float, copy=True)
+    out.setflags(write=False)
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,7 +144,7 @@ class MetaResult:
 
     def __post_init__(self) -> None:
         for name in ("yi", "vi", "weights", "blup", "blup_se", "blup_pi_lower", "blup_pi_upper"):
-            object.__setattr__(self, name, _frozen(getattr(self, name)))
+            object.__setattr__(self, name, frozen_array(getattr(self, name)))
 
     # -- export ---------------------------------------------------------------------------
     def to_dict(self, studies: bool = True) -> dict[str, Any]:

@@ -28,8 +28,10 @@ VOCAB_COLUMNS: dict[str, dict[str, str]] = {
     "outcomes": {"outcome": "OUTCOMES", "direction": "DIRECTIONS", "value_type": "VALUE_TYPES",
                  "confidence": "CONFIDENCE", "status": "STATUS"},
     "contrasts": {"outcome": "OUTCOMES", "direction": "DIRECTIONS", "measure": "MEASURES",
-                  "confidence": "CONFIDENCE", "status": "STATUS"},
-    "reviews": {"condition": "CONDITIONS", "comparator": "ARM_TYPES", "window": "WINDOWS"},
+                  "p_value_qualifier": "P_VALUE_QUALIFIERS", "confidence": "CONFIDENCE",
+                  "status": "STATUS"},
+    "reviews": {"condition": "CONDITIONS", "comparator": "ARM_TYPES", "outcome": "OUTCOMES",
+                "window": "WINDOWS", "measure": "MEASURES"},
     "risk_of_bias": {"tool": "ROB_TOOLS", "judgement": "ROB_JUDGEMENTS"},
 }
 
@@ -220,8 +222,6 @@ def _contrast_ranges(table: str, rid: str, r: Mapping[str, Any]) -> list[Problem
     pv = r.get("p_value")
     if pv is not None and not 0 <= pv <= 1:
         p("p_value", f"must be in [0, 1]; got {pv}.")
-    if r.get("p_value_qualifier") not in (None, "<", "=", ">", "<=", ">="):
-        p("p_value_qualifier", "must be one of <, =, >, <=, >=.")
     for col in ("n1", "n2"):
         if r.get(col) is not None and r[col] <= 0:
             p(col, f"must be positive; got {r[col]}.")

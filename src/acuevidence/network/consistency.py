@@ -48,7 +48,7 @@ from scipy import stats
 
 from ..errors import InputError
 from ..printer import Report, fmt_number, fmt_p
-from ..results import json_safe
+from ..results import frozen_array, json_safe
 from . import _core
 from .model import LOG_MEASURES, NetworkResult, _design_ids
 
@@ -66,11 +66,6 @@ SPLIT_METHODS = ("side", "back-calculation")
 def _p(q: float, df: int) -> float | None:
     return float(stats.chi2.sf(q, df)) if df > 0 else None
 
-
-def _frozen(a: Any) -> np.ndarray:
-    out = np.array(a, dtype=float, copy=True)
-    out.setflags(write=False)
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -121,7 +116,7 @@ class InconsistencyResult:
 
     def __post_init__(self) -> None:
         for name in ("design_q_within", "design_q_contribution", "design_q_detached", "heat"):
-            object.__setattr__(self, name, _frozen(getattr(self, name)))
+            object.__setattr__(self, name, frozen_array(getattr(self, name)))
 
     def to_frame(self) -> pd.DataFrame:
         """The design table: one row per design (the tabular net heat display)."""

@@ -56,7 +56,7 @@ from .._validate import check_level
 from ..errors import InputError
 from ..meta import canonical_method
 from ..printer import Report, fmt_number, fmt_p
-from ..results import json_safe
+from ..results import frozen_array, json_safe
 from . import _core
 from ._data import TOL_MULTIARM, NetworkData, from_arms, from_contrasts
 
@@ -98,11 +98,6 @@ def treatment_index(treatments: Sequence[str], label: Any, name: str = "treatmen
             f"{', '.join(map(repr, treatments))}.", column=name)
     return list(treatments).index(lab)
 
-
-def _frozen(a: Any) -> np.ndarray:
-    out = np.array(a, dtype=float, copy=True)
-    out.setflags(write=False)
-    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,7 +159,7 @@ class NetworkResult:
     def __post_init__(self) -> None:
         for name in ("estimate", "se", "statistic", "p_value", "ci_lower", "ci_upper",
                      "pi_lower", "pi_upper", "vcov", "pairwise_estimate", "pairwise_se"):
-            object.__setattr__(self, name, _frozen(getattr(self, name)))
+            object.__setattr__(self, name, frozen_array(getattr(self, name)))
 
     # -- lookups -------------------------------------------------------------------------
     @property
