@@ -23,10 +23,7 @@ y ~ N(0.3, v + 0.05). Prints meta-analyses per second and the ratios:
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
-import subprocess
 import tempfile
 import time
 
@@ -34,6 +31,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # BLAS threads only slow sma
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
+from _rscript import run_rscript  # noqa: E402  (bench/ is the script's folder)
 import numpy as np
 
 R_SCRIPT = r"""
@@ -90,20 +88,9 @@ def ours(y: np.ndarray, v: np.ndarray, repeats: int) -> dict[str, dict[str, floa
 
 
 def metafor(y: np.ndarray, v: np.ndarray, n: int) -> dict[str, dict[str, float]] | str:
-    if shutil.which("Rscript") is None:
-        return "Rscript not found"
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "d.json")
-        with open(path, "w") as fh:
-            json.dump({"y": y[:n].tolist(), "v": v[:n].tolist()}, fh)
-        script = os.path.join(tmp, "bench.R")
-        with open(script, "w") as fh:
-            fh.write(R_SCRIPT)
-        run = subprocess.run(["Rscript", script, path], capture_output=True, text=True,
-                             check=False)
-    if run.returncode != 0:
-        return "metafor failed: " + run.stderr.strip()[-200:]
-    r = json.loads(run.stdout.strip().splitlines()[-1])
+    r = run_rscript(R_SCRIPT, data={"y": y[:n].tolist(), "v": v[:n].tolist()})
+    if isinstance(r, str):
+        return r
     return {m: {"rate": 1.0 / r[m]["sec"], "fail": r[m]["fail"] / n} for m in r}
 
 
@@ -219,7 +206,8 @@ def main() -> None:
             ok = r["all"] >= target and r["not_converged"] == 0
             print(f"target {m} >= {target:,} /s wall and no non-convergence: "
                   f"{'met' if ok else 'NOT met'} ({r['all'] / target:.2f}x)")
-    mf = metafor(y, v, args.r_subset)
+    # a subset of 0 leaves that peer out (e.g. for a --stream run)
+    mf = metafor(y, v, args.r_subset) if args.r_subset else "left out (--r-subset 0)"
     if isinstance(mf, str):
         print("metafor:", mf)
     else:
@@ -227,14 +215,16 @@ def main() -> None:
             print(f"metafor rma {m:5s} ({args.r_subset} data sets): {r['rate']:>10,.0f} /s, "
                   f"fails {100 * r['fail']:.2f}% -> acuevidence is "
                   f"{mine[m]['all'] / r['rate']:,.0f}x faster")
-    pm = pymare(y, v, min(args.py_subset, args.rows))
+    pm = (pymare(y, v, min(args.py_subset, args.rows)) if args.py_subset
+          else "left out (--py-subset 0)")
     if isinstance(pm, str):
         print("PyMARE:", pm)
     else:
         for m, rate in pm.items():
             print(f"PyMARE 2-D {m:5s} ({min(args.py_subset, args.rows):,} data sets): "
                   f"{rate:>10,.0f} /s -> acuevidence is {mine[m]['all'] / rate:,.1f}x faster")
-    sm = statsmodels_loop(y, v, min(args.sm_subset, args.rows))
+    sm = (statsmodels_loop(y, v, min(args.sm_subset, args.rows)) if args.sm_subset
+          else "left out (--sm-subset 0)")
     if isinstance(sm, str):
         print("statsmodels:", sm)
     else:
@@ -249,8 +239,12 @@ def main() -> None:
               f"{sc[1]:.1f} s, 2 workers {sc[2]:.1f} s -> speed-up {sc[1] / sc[2]:.2f}x")
     if args.stream:
         rate, peak = stream(args.stream)
-        print(f"streamed {args.stream:,} REML analyses in chunks of 100,000: {rate:,.0f} /s, "
-              f"peak traced memory {peak:.1f} MiB")
+        import resource
+
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+        print(f"streamed {args.stream:,} REML analyses in chunks of 100,000 (data generated "
+              f"chunk by chunk, included): {rate:,.0f} /s, peak traced memory {peak:.1f} MiB, "
+              f"peak resident memory of the whole process {rss:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -20,17 +20,14 @@ Prints seconds per fit and the ratios.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import shutil
 import statistics
-import subprocess
-import tempfile
 import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # threads only slow down small algebra
 
+from _rscript import run_rscript, r_package_installed  # noqa: E402  (bench/ is the script's folder)
 import numpy as np
 from scipy import integrate, optimize, stats
 
@@ -157,24 +154,14 @@ def main() -> None:
     print(f"emcee 32 walkers x {args.steps} steps: {e_t:8.2f} s; mean mu {mc_mean:.4f} "
           f"(MC error {mc_se:.1e}); ratio {e_t / med:8.0f}x")
 
-    if shutil.which("Rscript") is None:
-        print("bayesmeta: Rscript not found")
+    if not r_package_installed("bayesmeta"):
+        print("bayesmeta: Rscript or the R package not installed (bayesmeta is not in Debian; "
+              "install it from CRAN to compare)")
         return
-    probe = "quit(status = !requireNamespace('bayesmeta', quietly = TRUE))"
-    check = subprocess.run(["Rscript", "-e", probe], capture_output=True, check=False)
-    if check.returncode != 0:
-        print("bayesmeta: R package not installed (not in Debian; install from CRAN to compare)")
+    r = run_rscript(R_SCRIPT, str(args.r_reps))
+    if isinstance(r, str):
+        print("bayesmeta:", r)
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        script = os.path.join(tmp, "bench.R")
-        with open(script, "w") as fh:
-            fh.write(R_SCRIPT)
-        out = subprocess.run(["Rscript", script, str(args.r_reps)], capture_output=True,
-                             text=True, check=False)
-    if out.returncode != 0:
-        print("bayesmeta run failed:", out.stderr.strip()[-300:])
-        return
-    r = json.loads(out.stdout.strip().splitlines()[-1])
     r_times = r["t"] if isinstance(r["t"], list) else [r["t"]]
     r_med = statistics.median(r_times)
     print(f"bayesmeta: median {r_med:8.3f} s ({len(r_times)} runs); mean mu {r['mean']:.6f}; "

@@ -12,16 +12,13 @@ With ``--exact`` it also times the exact test on the first 7 studies (2,520 perm
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
 import statistics
-import subprocess
-import tempfile
 import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # threads only slow down small algebra
 
+from _rscript import run_rscript  # noqa: E402  (bench/ is the script's folder)
 import numpy as np
 import pandas as pd
 
@@ -97,20 +94,10 @@ def main() -> None:
         print(f"acuevidence exact test, 7 studies ({pe.n_perm} permutations): "
               f"{exact_ours * 1e3:8.2f} ms; p = {np.round(pe.p_value, 4).tolist()}")
 
-    if shutil.which("Rscript") is None:
-        print("metafor: Rscript not found; install r-base-core r-cran-metafor to compare")
+    r = run_rscript(R_SCRIPT, str(args.iter), str(args.r_reps), "1" if args.exact else "0")
+    if isinstance(r, str):
+        print("metafor:", r)
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        script = os.path.join(tmp, "bench.R")
-        with open(script, "w") as fh:
-            fh.write(R_SCRIPT)
-        out = subprocess.run(["Rscript", script, str(args.iter), str(args.r_reps),
-                              "1" if args.exact else "0"],
-                             capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        print("metafor run failed:", out.stderr.strip()[-300:])
-        return
-    r = json.loads(out.stdout.strip().splitlines()[-1])
     r_times = r["mc"] if isinstance(r["mc"], list) else [r["mc"]]
     r_med = statistics.median(r_times)
     print(f"metafor permutest(res, iter={args.iter}): median {r_med:8.3f} s ({len(r_times)} runs); "

@@ -11,16 +11,13 @@ inside R (proc.time), so R's start-up is not counted. Without Rscript only ours 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
-import subprocess
-import tempfile
 import time
 import warnings
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # threads only slow down small algebra
 
+from _rscript import run_rscript  # noqa: E402  (bench/ is the script's folder)
 import numpy as np
 
 from acuevidence import meta_analysis
@@ -84,18 +81,10 @@ def main() -> None:
         "trimfill_k37": _best(lambda: trimfill(r37), args.reps),
         "regtest_k37": _best(lambda: regtest(r37), args.reps),
     }
-    theirs = {}
-    if shutil.which("Rscript"):
-        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
-            json.dump({**data, "reps": args.reps}, fh)
-        with tempfile.NamedTemporaryFile("w", suffix=".R", delete=False) as rs:
-            rs.write(R_SCRIPT)
-        out = subprocess.run(["Rscript", rs.name, fh.name], capture_output=True, text=True,
-                             check=False)
-        if out.returncode == 0:
-            theirs = json.loads(out.stdout.strip().splitlines()[-1])
-        else:
-            print("metafor run failed:", out.stderr[-500:])
+    theirs = run_rscript(R_SCRIPT, data={**data, "reps": args.reps})
+    if isinstance(theirs, str):
+        print("metafor:", theirs)
+        theirs = {}
     print(f"best of {args.reps}, seed {args.seed}; seconds per call")
     print(f"{'analysis':26s} {'acuevidence':>12s} {'metafor':>10s} {'metafor/ours':>13s}")
     for name, t in ours.items():

@@ -10,15 +10,12 @@ for metafor's rma alone and rma + confint + predict on the same data sets, and t
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
-import subprocess
-import tempfile
 import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # threads only slow down 20 x 20 algebra
 
+from _rscript import run_rscript  # noqa: E402  (bench/ is the script's folder)
 import numpy as np  # noqa: E402
 
 from acuevidence import meta_analysis  # noqa: E402
@@ -59,22 +56,11 @@ def main() -> None:
     print(f"data: {args.reps} data sets, k = {args.k}, seed {args.seed}")
     print(f"acuevidence meta_analysis (REML + QP CI + PI + BLUPs): {ours * 1e3:8.3f} ms / analysis")
 
-    if shutil.which("Rscript") is None:
-        print("metafor: Rscript not found; install r-base-core r-cran-metafor to compare")
-        return
     n_r = min(args.reps, 500)  # metafor is slow; a subset is enough for a stable mean
-    with tempfile.TemporaryDirectory() as tmp:
-        data = os.path.join(tmp, "d.json")
-        with open(data, "w") as fh:
-            json.dump({"y": y[:n_r].tolist(), "v": v[:n_r].tolist()}, fh)
-        script = os.path.join(tmp, "bench.R")
-        with open(script, "w") as fh:
-            fh.write(R_SCRIPT)
-        out = subprocess.run(["Rscript", script, data], capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        print("metafor run failed:", out.stderr.strip()[-300:])
+    r = run_rscript(R_SCRIPT, data={"y": y[:n_r].tolist(), "v": v[:n_r].tolist()})
+    if isinstance(r, str):
+        print("metafor:", r)
         return
-    r = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"metafor rma (REML) alone ({n_r} data sets):        {r['rma'] * 1e3:8.3f} ms / analysis")
     print(f"metafor rma + confint + predict:                  {r['full'] * 1e3:8.3f} ms / analysis")
     ours_fail = not_converged * n_r / args.reps
