@@ -8,6 +8,7 @@ an intercept-only model (see :mod:`acuevidence.tau2`).
 from __future__ import annotations
 
 import math
+import types
 
 from numba import njit
 
@@ -56,13 +57,9 @@ def _derive9(s0, s1, w1dd, w2, w2d, w2dd, w3, w3d, w3dd):
     return s0, m, q, a, d3, trp, trp2, w2
 
 
-@njit(cache=True, error_model="numpy")
-def _moments(ys, vs, n, t, c):
-    """Everything the likelihood needs at tau^2 = t (w = 1/(v + t), P = W - ww'/sum w).
-
-    Returns (sum w, mu - c, Q = y'Py, A = y'P^2y, D = y'P^3y, tr P, tr P^2, sum w^2).
-    Sums are taken around c (a value inside the data) so that the quadratic forms do not cancel.
-    """
+def _sums9_source(ys, vs, n, t, c):
+    """The nine sums behind :func:`_moments` at tau^2 = t around c (w = 1/(v + t), d = y - c):
+    sum w, w d, w d^2, w^2, w^2 d, w^2 d^2, w^3, w^3 d, w^3 d^2, added in row order."""
     s0 = 0.0
     s1 = 0.0
     w1dd = 0.0
@@ -89,7 +86,34 @@ def _moments(ys, vs, n, t, c):
         w3 += www
         w3d += wwwd
         w3dd += wwwd * d
-    return _derive9(s0, s1, w1dd, w2, w2d, w2dd, w3, w3d, w3dd)
+    return s0, s1, w1dd, w2, w2d, w2dd, w3, w3d, w3dd
+
+
+def _renamed(func, name):
+    """A copy of the plain function ``func`` called ``name``. Numba names its on-disk cache
+    after the function's qualified name and does not key it on flags such as ``fastmath``: two
+    compilations of one source with different flags need two names."""
+    twin = types.FunctionType(func.__code__, func.__globals__, name, func.__defaults__,
+                              func.__closure__)
+    twin.__qualname__ = name
+    return twin
+
+
+_sums9 = njit(cache=True, error_model="numpy")(_renamed(_sums9_source, "_sums9"))
+# The same sums added in any order (partial sums in SIMD registers): about twice as fast for
+# one row, and as accurate, but not the same bits; used only where no output depends on them.
+_sums9_any_order = njit(cache=True, error_model="numpy", fastmath={"reassoc"})(
+    _renamed(_sums9_source, "_sums9_any_order"))
+
+
+@njit(cache=True, error_model="numpy")
+def _moments(ys, vs, n, t, c):
+    """Everything the likelihood needs at tau^2 = t (w = 1/(v + t), P = W - ww'/sum w).
+
+    Returns (sum w, mu - c, Q = y'Py, A = y'P^2y, D = y'P^3y, tr P, tr P^2, sum w^2).
+    Sums are taken around c (a value inside the data) so that the quadratic forms do not cancel.
+    """
+    return _derive9(*_sums9(ys, vs, n, t, c))
 
 
 @njit(cache=True, error_model="numpy")
@@ -158,39 +182,6 @@ def _loglik(ys, vs, n, t, c, reml):
     if reml:
         return -0.5 * (n - 1) * LOG_2PI - 0.5 * sl - 0.5 * math.log(s0) - 0.5 * q
     return -0.5 * n * LOG_2PI - 0.5 * sl - 0.5 * q
-
-
-@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
-def _sums9_any_order(ys, vs, n, t, c):
-    """The nine sums of :func:`_moments`, added in any order (partial sums in SIMD registers:
-    about twice as fast for one row, and as accurate, but not the same bits)."""
-    s0 = 0.0
-    s1 = 0.0
-    w1dd = 0.0
-    w2 = 0.0
-    w2d = 0.0
-    w2dd = 0.0
-    w3 = 0.0
-    w3d = 0.0
-    w3dd = 0.0
-    for i in range(n):
-        w = 1.0 / (vs[i] + t)
-        d = ys[i] - c
-        wd = w * d
-        ww = w * w
-        wwd = ww * d
-        www = ww * w
-        wwwd = www * d
-        s0 += w
-        s1 += wd
-        w1dd += wd * d
-        w2 += ww
-        w2d += wwd
-        w2dd += wwd * d
-        w3 += www
-        w3d += wwwd
-        w3dd += wwwd * d
-    return s0, s1, w1dd, w2, w2d, w2dd, w3, w3d, w3dd
 
 
 @njit(cache=True, error_model="numpy")

@@ -361,19 +361,23 @@ def _fit(ya: np.ndarray, va: np.ndarray, ma: np.ndarray | None, wa: np.ndarray |
     a = wa if wa is not None else np.ones((1, 1))
     import numba
 
-    n_threads = numba.get_num_threads() if threads is None else int(threads)
+    old = numba.get_num_threads()
+    n_threads = old if threads is None else max(1, min(int(threads),
+                                                       numba.config.NUMBA_NUM_THREADS))
     block = int(max(1, min(_MAX_BLOCK, -(-nrows // (8 * n_threads)))))
     block = -(-block // K.LANES) * K.LANES
-    old = numba.get_num_threads()
+    # Change the thread count only when it differs: setting it (even to the same value) makes
+    # the OpenMP layer rebuild its team, which costs a third of a 100,000-row DL batch.
+    change = n_threads != old
     try:
-        if threads is not None:
-            numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+        if change:
+            numba.set_num_threads(n_threads)
         if nrows:
             K.fit_rows(ya, va, mask, a, ma is not None, wa is not None, opts.code, tests,
                        zcrit, tcrit, targets, opts.max_iter, block, rowf, k_out, it_out,
                        st_out, cv_out, testf, rowf.nbytes + testf.nbytes > _STREAM_BYTES)
     finally:
-        if threads is not None:
+        if change:
             numba.set_num_threads(old)
     return _Raw(rowf, k_out, it_out, st_out, cv_out, testf)
 
