@@ -218,7 +218,16 @@ def test_payloads_in_text_are_escaped_in_html_report(payload: str) -> None:
     # Attribute injection: quotes from the page never close an attribute of the report.
     assert 'title="' + payload not in page
     assert "Content-Security-Policy" in page and "default-src 'none'" in page
-    assert "<script" not in report.summary("markdown").lower() or True  # markdown is not HTML
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_payloads_are_not_live_html_in_markdown_report(payload: str) -> None:
+    text = f"{CLAIM} {payload} Acupuncture may reduce sciatica pain. {payload}"
+    md = check_text(text, content_type="text/plain", source=payload).summary("markdown").lower()
+    for frag in ("<script", "<img", "<svg", "<iframe", "<a href"):
+        assert frag not in md
+    # the page's characters are still there, as entities and escapes a renderer shows as-is
+    assert "&lt;" in md or "<" not in payload
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
@@ -68,11 +69,18 @@ def render_text(r: CheckReport) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+_MD_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+!|~]")
+
+
 def render_markdown(r: CheckReport) -> str:
     verdicts = {v.claim_id: v for v in r.verdicts}
 
     def esc(s: str) -> str:
-        return s.replace("|", "\\|").replace("\n", " ")
+        # The page is untrusted and Markdown renderers pass raw HTML through: HTML's own
+        # characters become entities (rendered as the same characters), Markdown's punctuation
+        # is backslash-escaped (no links, images, emphasis or table cells from the page).
+        s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return _MD_SPECIAL.sub(r"\\\g<0>", s).replace("\r", " ").replace("\n", " ")
 
     out = ["# Claim check", "", *[f"- {esc(x)}" for x in _header_lines(r)], "",
            "| id | type | verdict | claim | reason |", "|---|---|---|---|---|"]
