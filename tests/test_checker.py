@@ -36,9 +36,10 @@ from acuevidence.errors import InputError
 
 ROOT = Path(__file__).resolve().parent
 FIXTURES = ROOT / "fixtures" / "claims"
-SEEDS = ROOT.parent.parent / "shared" / "seeds"
-if not SEEDS.is_dir():  # a checkout without shared/ beside it
-    SEEDS = ROOT.parent / "shared" / "seeds"
+# The five seed pages, committed as test fixtures (copies of ../shared/seeds) so that these
+# tests run in every checkout.
+SEEDS = ROOT / "fixtures" / "seeds"
+UPSTREAM_SEEDS = ROOT.parent.parent / "shared" / "seeds"
 
 CITATION_RECALL = 0.9
 CITATION_PRECISION = 0.9
@@ -48,8 +49,19 @@ VERDICT_AGREEMENT = 0.75
 SECONDS_PER_PAGE = 2.0  # the bound, after the evidence base is loaded once
 
 FIXTURE_FILES = sorted(FIXTURES.glob("*.yaml"))
-pytestmark = pytest.mark.skipif(not SEEDS.is_dir(), reason="needs ../shared/seeds (the seed "
-                                "pages) beside the repository")
+
+
+@pytest.mark.skipif(not UPSTREAM_SEEDS.is_dir(), reason="no ../shared/seeds beside the "
+                    "repository to compare the fixtures with")
+def test_seed_fixtures_equal_the_shared_seeds():
+    ours = {p.name: p.read_bytes() for p in SEEDS.glob("*.txt")}
+    theirs = {p.name: p.read_bytes() for p in UPSTREAM_SEEDS.glob("*.txt")}
+    assert ours == theirs, "tests/fixtures/seeds differs from ../shared/seeds: copy them over"
+
+
+def test_every_seed_has_its_claim_fixture():
+    seeds = sorted(p.name for p in SEEDS.glob("*.txt"))
+    assert len(seeds) == 5 and len(FIXTURE_FILES) == 5
 
 
 @dataclass

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from acuevidence.evidence.store import Registry  # noqa: E402
 from acuevidence.web.app import create_app  # noqa: E402
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "004_b912b114f5d00943.txt"
+SEED = Path(__file__).resolve().parent / "fixtures" / "seeds" / "004_b912b114f5d00943.txt"
 PAGE = ("Acupuncture is highly effective for chronic low back pain compared with sham "
         "acupuncture. <script>alert(1)</script> 21 high-quality randomized controlled trials "
         "with 7,350 participants prove it.")
@@ -41,7 +41,7 @@ def test_paste_is_checked_and_escaped(client):
 
 
 def test_upload_of_a_seed_page(client):
-    text = SEED.read_text() if SEED.exists() else PAGE
+    text = SEED.read_text()
     r = client.post("/check", data={"csrf_token": _csrf(client)},
                     files={"page": ("page.txt", text.encode(), "text/plain")})
     assert r.status_code == 200 and "Topic of the page" in r.text

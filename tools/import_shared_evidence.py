@@ -3,7 +3,7 @@
 
 Usage::
 
-    python tools/import_shared_evidence.py /work/shared/evidence src/acuevidence/evidence/data
+    python tools/import_shared_evidence.py tools/curated_evidence src/acuevidence/evidence/data
 
 Reads ``studies.csv``, ``outcomes.csv``, ``contrasts.csv`` (main folder), the same three files in
 ``leg/`` and ``reviews.csv``; writes ``sources.csv``, ``studies.csv``, ``arms.csv``,
