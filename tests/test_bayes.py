@@ -601,7 +601,7 @@ def test_probabilities_quantiles_and_intervals_are_consistent():
     assert (res.ci_lower, res.ci_upper) == res.credible_interval("mu")
     assert (res.hpd_lower, res.hpd_upper) == res.credible_interval("mu", "shortest")
     assert (res.pi_lower, res.pi_upper) == res.credible_interval("predictive")
-    assert res.tau_hpd_lower == 0.0 or res.tau_hpd_lower > 0
+    assert (res.tau_hpd_lower, res.tau_hpd_upper) == res.credible_interval("tau", "shortest")
     assert res.prob_below(0.1) + res.prob_above(0.1) == pytest.approx(1.0)
     assert res.prob_benefit(0.2) == pytest.approx(res.prob_below(-0.2))
     assert res.prob_benefit(0.2, direction="higher") == pytest.approx(res.prob_above(0.2))

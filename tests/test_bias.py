@@ -174,7 +174,13 @@ def test_ranktest_ties_use_normal_approximation():
     v = np.array([0.01, 0.02, 0.02, 0.04, 0.03, 0.05])
     out = ranktest(y, v)
     assert not out.exact and "Ties" in out.warnings[0]
-    assert 0 <= out.p_value <= 1
+    # metafor: Kendall's tau of the standardised deviates and the variances, cor.test(exact =
+    # FALSE): the normal approximation with the tie-corrected variance, as scipy's asymptotic test
+    w = 1 / v
+    fe = np.sum(w * y) / np.sum(w)
+    ref = stats.kendalltau((y - fe) / np.sqrt(v - 1 / np.sum(w)), v, method="asymptotic")
+    assert out.tau == pytest.approx(ref.statistic, rel=1e-12)
+    assert out.p_value == pytest.approx(ref.pvalue, rel=1e-10)
     assert ranktest(BCG_Y, BCG_V).exact
     with pytest.raises(InputError, match="at least 3"):
         ranktest([0.1, 0.2], [0.1, 0.2])
@@ -252,16 +258,37 @@ def test_fsn_bad_input():
         fsn(BCG_Y, type="rosenthal")
 
 
+def _wls_intercept(y, x, v):
+    """Weighted least squares of y on [1, x] with weights 1/v, as lm(y ~ x, weights = 1/v):
+    the intercept, its SE (residual variance estimated) and the residual df."""
+    X = np.column_stack([np.ones_like(x), x])
+    W = np.diag(1 / v)
+    xtwx_inv = np.linalg.inv(X.T @ W @ X)
+    beta = xtwx_inv @ X.T @ W @ y
+    r = y - X @ beta
+    df = len(y) - 2
+    sigma2 = float(r @ W @ r) / df
+    return float(beta[0]), math.sqrt(sigma2 * xtwx_inv[0, 0]), df
+
+
 def test_pet_peese_rule():
     out = pet_peese(BCG_Y, BCG_V)
-    expected = "PEESE" if out.pet_one_sided_p_value < 0.05 else "PET"
-    assert out.chosen == expected
+    # PET: WLS of y on the SE; direction "auto": one-sided test in the sign of the intercept
+    b0, se0, df = _wls_intercept(BCG_Y, np.sqrt(BCG_V), BCG_V)
+    p1 = stats.t.sf(abs(b0 / se0), df)
+    assert out.pet_one_sided_p_value == pytest.approx(p1, rel=1e-10)
+    assert p1 > 0.05 and out.chosen == "PET"  # BCG: PET intercept not significant
+    assert out.estimate == pytest.approx(b0, rel=1e-10) and out.se == pytest.approx(se0, rel=1e-10)
     pos = pet_peese(BCG_Y, BCG_V, direction="positive")
     neg = pet_peese(BCG_Y, BCG_V, direction="negative")
     assert pos.pet_one_sided_p_value + neg.pet_one_sided_p_value == pytest.approx(1.0)
     # an effect far from zero makes the PET intercept significant: PEESE is chosen
     strong = pet_peese(BCG_Y - 2.0, BCG_V)
-    assert strong.chosen == "PEESE" and strong.estimate == strong.peese.limit_estimate
+    b0s, se0s, _ = _wls_intercept(BCG_Y - 2.0, np.sqrt(BCG_V), BCG_V)
+    assert stats.t.sf(abs(b0s / se0s), df) < 0.05
+    peese_b0, _, _ = _wls_intercept(BCG_Y - 2.0, BCG_V, BCG_V)  # PEESE: WLS on the variance
+    assert strong.chosen == "PEESE"
+    assert strong.estimate == pytest.approx(peese_b0, rel=1e-10)
     json.dumps(out.to_dict())
     assert "PET-PEESE" in out.summary("markdown")
     with pytest.raises(InputError, match="direction"):
@@ -288,8 +315,8 @@ def test_selection_model_without_selection_recovers_ml_fit():
     y = rng.normal(0.2, np.sqrt(v + 0.02))
     ml = meta_analysis(y, v, method="ML")
     sel = selection_model(ml)
-    if abs(sel.delta[1] - 1.0) < 0.3:
-        assert sel.lrt < 1.0
+    assert abs(sel.delta[1] - 1.0) < 0.3  # no selection in the data: weight ratio near 1
+    assert sel.lrt < 1.0
     assert sel.unadjusted_estimate == pytest.approx(ml.estimate)
     assert sel.loglik >= sel.loglik_unadjusted - 1e-9
     assert sel.converged

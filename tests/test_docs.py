@@ -20,7 +20,11 @@ def _walk(parser, path):
 
 
 def test_every_cli_option_is_documented():
-    for cmd, p in _walk(build_parser(), "acuevidence"):
+    commands = list(_walk(build_parser(), "acuevidence"))
+    # the walk must reach the subcommands, nested ones included (else nothing is checked)
+    assert {"acuevidence report", "acuevidence analyze", "acuevidence check",
+            "acuevidence evidence build", "acuevidence evidence import"} <= {c for c, _ in commands}
+    for cmd, p in commands:
         assert cmd in README, f"'{cmd}' is not documented in README.md"
         for action in p._actions:
             for opt in action.option_strings:

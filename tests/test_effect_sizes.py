@@ -448,8 +448,15 @@ def test_empty_input() -> None:
 def test_no_warning_without_zero_cells(trials: pd.DataFrame) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        rr_from(trials)
-        effect_sizes("OR", trials, ai="e1", n1i="n1", ci="e2", n2i="n2", to="all")
+        rr = rr_from(trials)
+        odds = effect_sizes("OR", trials, ai="e1", n1i="n1", ci="e2", n2i="n2", to="all")
+    a, n1, c, n2 = (trials[k].to_numpy(float) for k in ("e1", "n1", "e2", "n2"))
+    b, d = n1 - a, n2 - c
+    np.testing.assert_allclose(rr["yi"], np.log((a / n1) / (c / n2)), rtol=1e-12)
+    # to="all" (metafor's meaning): 0.5 is added to every cell of every study, zeros or not
+    a, b, c, d = a + 0.5, b + 0.5, c + 0.5, d + 0.5
+    np.testing.assert_allclose(odds["yi"], np.log(a * d / (b * c)), rtol=1e-12)
+    np.testing.assert_allclose(odds["vi"], 1 / a + 1 / b + 1 / c + 1 / d, rtol=1e-12)
 
 
 def test_only0_corrects_zero_rows_and_says_which() -> None:

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
 from acuevidence import InputError, meta_analysis
 from acuevidence.influence import (
@@ -60,14 +61,31 @@ def test_leave_one_out_needs_two_studies_and_exports():
     assert "single study" in two.warnings[0]
 
 
+def _metafor_flags(t, k, p=1):
+    """metafor's influence.rma.uni rule: |DFFITS| > 3 sqrt(p / (k - p)), pchisq(Cook, p) > 0.5,
+    hat > 3 p / k or any |DFBETAS| > 1."""
+    return ((t["dffits"].abs() > 3 * np.sqrt(p / (k - p)))
+            | (stats.chi2.cdf(t["cooks_distance"], p) > 0.5)
+            | (t["hat"] > 3 * p / k) | (t["dfbetas"].abs() > 1)).to_numpy()
+
+
 def test_influence_structure_and_flags():
     out = influence(Y, V, method="REML")
     t = out.table
-    assert t["hat"].sum() == pytest.approx(1.0)
-    assert t["weight"].sum() == pytest.approx(100.0)
+    # hat values of the intercept-only model: w_i / sum(w), w = 1 / (v + tau^2)
+    w = 1 / (V + fit(Y, V, method="REML").tau2)
+    np.testing.assert_allclose(t["hat"], w / w.sum(), rtol=1e-10)
+    np.testing.assert_allclose(t["weight"], 100 * w / w.sum(), rtol=1e-10)
     assert t["influential"].dtype == bool
-    # the two very precise trials dominate: flagged by hat > 3/k or Cook's distance
-    assert set(out.influential_labels) <= set(t["label"])
+    # no study here meets any of metafor's criteria (the largest hat is 0.13 < 3/k = 0.3)
+    assert not _metafor_flags(t, 10).any()
+    assert out.influential_labels == () and not t["influential"].any()
+    # an added precise outlier is flagged (DFFITS 1.15 > 1, DFBETAS 1.08 > 1), and only it
+    y2, v2 = np.r_[Y, 1.5], np.r_[V, 0.002]
+    out2 = influence(y2, v2, method="REML")
+    assert out2.influential_labels == ("Study 11",)
+    np.testing.assert_array_equal(out2.table["influential"].to_numpy(),
+                                  _metafor_flags(out2.table, 11))
     assert (t["cov_ratio"] > 0).all()
     json.dumps(out.to_dict())
     assert influence is influence_diagnostics  # metafor's name, kept as an alias

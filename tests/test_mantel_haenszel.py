@@ -55,7 +55,17 @@ def test_clean_data_raises_no_warning():
     assert res.dropped == () and res.dropped_reasons == ()
     assert math.isclose(res.estimate_exp, math.exp(res.estimate))
     assert res.ci_lower < res.estimate < res.ci_upper
-    assert res.tarone_statistic is not None and res.cmh_statistic is not None
+    # by hand: MH odds ratio sum(a d / n) / sum(b c / n); CMH test with continuity correction
+    a, b, c, d = (BCG[k].to_numpy(float) for k in ("tpos", "tneg", "cpos", "cneg"))
+    n = a + b + c + d
+    assert res.estimate == pytest.approx(math.log(np.sum(a * d / n) / np.sum(b * c / n)),
+                                         rel=1e-12)
+    n1, n2, m1, m2 = a + b, c + d, a + c, b + d
+    expected_a = n1 * m1 / n
+    var_a = n1 * n2 * m1 * m2 / (n * n * (n - 1))
+    cmh = (abs(np.sum(a - expected_a)) - 0.5) ** 2 / np.sum(var_a)
+    assert res.cmh_statistic == pytest.approx(cmh, rel=1e-10)
+    assert res.tarone_statistic is not None and res.tarone_statistic >= 0
 
 
 def test_result_is_frozen():

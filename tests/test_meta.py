@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from acuevidence import InputError, MetaAnalysis, MetaResult, meta_analysis
 from acuevidence.errors import SmallSampleWarning
@@ -124,6 +125,16 @@ def test_k1_behaves_as_metafor():
 def test_k2_works():
     res = meta_analysis([0.2, 0.9], [0.04, 0.09], test="knha")
     assert res.k == 2 and res.df == 1 and np.isfinite(res.ci_upper)
+    # Knapp-Hartung by hand at the fitted tau^2: weighted mean, s2w-scaled SE, t with 1 df
+    y, v = np.array([0.2, 0.9]), np.array([0.04, 0.09])
+    w = 1 / (v + res.tau2)
+    est = np.sum(w * y) / np.sum(w)
+    s2w = np.sum(w * (y - est) ** 2) / 1
+    se = math.sqrt(s2w / np.sum(w))
+    assert res.estimate == pytest.approx(est, rel=1e-12)
+    assert res.se == pytest.approx(se, rel=1e-10)
+    t = stats.t.ppf(0.975, 1)
+    assert res.ci_upper == pytest.approx(est + t * se, rel=1e-10)
 
 
 def test_knha_warns_for_common_effect():

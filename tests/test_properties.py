@@ -80,10 +80,16 @@ def test_location_scale_equivariance(method, data, shift, scale):
 def test_dl_is_zero_when_q_below_df(data):
     yi, vi = data
     res = fit(yi, vi, "DL")
-    if res.q < res.q_df:
+    # DerSimonian-Laird by hand: Q about the common-effect mean, truncated moment estimator
+    w = 1 / vi
+    q = float(np.sum(w * (yi - np.sum(w * yi) / np.sum(w)) ** 2))
+    df = len(yi) - 1
+    tau2 = max(0.0, (q - df) / (np.sum(w) - np.sum(w * w) / np.sum(w)))
+    assert math.isclose(res.q, q, rel_tol=1e-9, abs_tol=1e-12)
+    if q < df:
         assert res.tau2 == 0.0
     else:
-        assert res.tau2 >= 0.0
+        assert math.isclose(res.tau2, tau2, rel_tol=1e-9, abs_tol=1e-12)
 
 
 @pytest.mark.parametrize("method", ESTIMATORS)

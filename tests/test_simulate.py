@@ -211,6 +211,9 @@ def test_results_do_not_depend_on_the_rest_of_the_grid(tmp_path: Path) -> None:
                        progress=False).results
     b = run_simulation(small, 60, tmp_path / "b.parquet", seed=3, chunk_size=25, workers=0,
                        progress=False).results
+    # one row per method x test: two empty frames would compare equal
+    assert len(b) == len(big.methods) * len(big.tests) == 4
+    assert set(b["scenario"]) == {small.scenarios[0].key} and (b["n_rep"] == 60).all()
     pd.testing.assert_frame_equal(a[a["scenario"] == small.scenarios[0].key]
                                   .reset_index(drop=True), b, check_exact=True)
 
