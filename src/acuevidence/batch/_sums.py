@@ -57,35 +57,34 @@ def _derive9(s0, s1, w1dd, w2, w2d, w2dd, w3, w3d, w3dd):
     return s0, m, q, a, d3, trp, trp2, w2
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _add9(a0, a1, a2, a3, a4, a5, a6, a7, a8, w, d):
+    """The nine running sums of :func:`_moments` with one more study (weight w, d = y - c).
+    Inlined into its callers (Numba IR), so their flags and vectorisation apply to it."""
+    wd = w * d
+    ww = w * w
+    wwd = ww * d
+    www = ww * w
+    wwwd = www * d
+    return (a0 + w, a1 + wd, a2 + wd * d, a3 + ww, a4 + wwd, a5 + wwd * d, a6 + www,
+            a7 + wwwd, a8 + wwwd * d)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _add5(a0, a1, a2, a3, a4, w, d):
+    """The five running sums of :func:`_lane_sums5` (and ``_moments0``) with one more study."""
+    wd = w * d
+    ww = w * w
+    return a0 + w, a1 + wd, a2 + wd * d, a3 + ww, a4 + ww * w
+
+
 def _sums9_source(ys, vs, n, t, c):
     """The nine sums behind :func:`_moments` at tau^2 = t around c (w = 1/(v + t), d = y - c):
     sum w, w d, w d^2, w^2, w^2 d, w^2 d^2, w^3, w^3 d, w^3 d^2, added in row order."""
-    s0 = 0.0
-    s1 = 0.0
-    w1dd = 0.0
-    w2 = 0.0
-    w2d = 0.0
-    w2dd = 0.0
-    w3 = 0.0
-    w3d = 0.0
-    w3dd = 0.0
+    s0 = s1 = w1dd = w2 = w2d = w2dd = w3 = w3d = w3dd = 0.0
     for i in range(n):
-        w = 1.0 / (vs[i] + t)
-        d = ys[i] - c
-        wd = w * d
-        ww = w * w
-        wwd = ww * d
-        www = ww * w
-        wwwd = www * d
-        s0 += w
-        s1 += wd
-        w1dd += wd * d
-        w2 += ww
-        w2d += wwd
-        w2dd += wwd * d
-        w3 += www
-        w3d += wwwd
-        w3dd += wwwd * d
+        s0, s1, w1dd, w2, w2d, w2dd, w3, w3d, w3dd = _add9(
+            s0, s1, w1dd, w2, w2d, w2dd, w3, w3d, w3dd, 1.0 / (vs[i] + t), ys[i] - c)
     return s0, s1, w1dd, w2, w2d, w2dd, w3, w3d, w3dd
 
 
@@ -230,46 +229,16 @@ def _lane_sums5(yT, vT, nmax, t, c, S):
         for l in range(LANES):
             tl = t[l]
             cl = c[l]
-            a0 = S[0, l]
-            a1 = S[1, l]
-            a2 = S[2, l]
-            a3 = S[3, l]
-            a4 = S[4, l]
-            w = 1.0 / (vT[j, l] + tl)
-            d = yT[j, l] - cl
-            wd = w * d
-            ww = w * w
-            a0 += w
-            a1 += wd
-            a2 += wd * d
-            a3 += ww
-            a4 += ww * w
-            w = 1.0 / (vT[j + 1, l] + tl)
-            d = yT[j + 1, l] - cl
-            wd = w * d
-            ww = w * w
-            a0 += w
-            a1 += wd
-            a2 += wd * d
-            a3 += ww
-            a4 += ww * w
-            S[0, l] = a0
-            S[1, l] = a1
-            S[2, l] = a2
-            S[3, l] = a3
-            S[4, l] = a4
+            a = _add5(S[0, l], S[1, l], S[2, l], S[3, l], S[4, l],
+                      1.0 / (vT[j, l] + tl), yT[j, l] - cl)
+            a = _add5(a[0], a[1], a[2], a[3], a[4], 1.0 / (vT[j + 1, l] + tl), yT[j + 1, l] - cl)
+            S[0, l], S[1, l], S[2, l], S[3, l], S[4, l] = a
         j += 2
     if j < nmax:
         for l in range(LANES):
-            w = 1.0 / (vT[j, l] + t[l])
-            d = yT[j, l] - c[l]
-            wd = w * d
-            ww = w * w
-            S[0, l] += w
-            S[1, l] += wd
-            S[2, l] += wd * d
-            S[3, l] += ww
-            S[4, l] += ww * w
+            a = _add5(S[0, l], S[1, l], S[2, l], S[3, l], S[4, l],
+                      1.0 / (vT[j, l] + t[l]), yT[j, l] - c[l])
+            S[0, l], S[1, l], S[2, l], S[3, l], S[4, l] = a
 
 
 @njit(cache=True, error_model="numpy")
@@ -283,77 +252,17 @@ def _lane_sums9(yT, vT, nmax, t, c, S):
         for l in range(LANES):
             tl = t[l]
             cl = c[l]
-            a0 = S[0, l]
-            a1 = S[1, l]
-            a2 = S[2, l]
-            a3 = S[3, l]
-            a4 = S[4, l]
-            a5 = S[5, l]
-            a6 = S[6, l]
-            a7 = S[7, l]
-            a8 = S[8, l]
-            w = 1.0 / (vT[j, l] + tl)
-            d = yT[j, l] - cl
-            wd = w * d
-            ww = w * w
-            wwd = ww * d
-            www = ww * w
-            wwwd = www * d
-            a0 += w
-            a1 += wd
-            a2 += wd * d
-            a3 += ww
-            a4 += wwd
-            a5 += wwd * d
-            a6 += www
-            a7 += wwwd
-            a8 += wwwd * d
-            w = 1.0 / (vT[j + 1, l] + tl)
-            d = yT[j + 1, l] - cl
-            wd = w * d
-            ww = w * w
-            wwd = ww * d
-            www = ww * w
-            wwwd = www * d
-            a0 += w
-            a1 += wd
-            a2 += wd * d
-            a3 += ww
-            a4 += wwd
-            a5 += wwd * d
-            a6 += www
-            a7 += wwwd
-            a8 += wwwd * d
-            S[0, l] = a0
-            S[1, l] = a1
-            S[2, l] = a2
-            S[3, l] = a3
-            S[4, l] = a4
-            S[5, l] = a5
-            S[6, l] = a6
-            S[7, l] = a7
-            S[8, l] = a8
+            a = _add9(S[0, l], S[1, l], S[2, l], S[3, l], S[4, l], S[5, l], S[6, l], S[7, l],
+                      S[8, l], 1.0 / (vT[j, l] + tl), yT[j, l] - cl)
+            a = _add9(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+                      1.0 / (vT[j + 1, l] + tl), yT[j + 1, l] - cl)
+            S[0, l], S[1, l], S[2, l], S[3, l], S[4, l], S[5, l], S[6, l], S[7, l], S[8, l] = a
         j += 2
     if j < nmax:
         for l in range(LANES):
-            w = 1.0 / (vT[j, l] + t[l])
-            d = yT[j, l] - c[l]
-            wd = w * d
-            ww = w * w
-            wwd = ww * d
-            www = ww * w
-            wwwd = www * d
-            S[0, l] += w
-            S[1, l] += wd
-            S[2, l] += wd * d
-            S[3, l] += ww
-            S[4, l] += wwd
-            S[5, l] += wwd * d
-            S[6, l] += www
-            S[7, l] += wwwd
-            S[8, l] += wwwd * d
-
-
+            a = _add9(S[0, l], S[1, l], S[2, l], S[3, l], S[4, l], S[5, l], S[6, l], S[7, l],
+                      S[8, l], 1.0 / (vT[j, l] + t[l]), yT[j, l] - c[l])
+            S[0, l], S[1, l], S[2, l], S[3, l], S[4, l], S[5, l], S[6, l], S[7, l], S[8, l] = a
 
 
 @njit(cache=True, error_model="numpy")
