@@ -111,7 +111,10 @@ def mixture_ppf(p: float, w: np.ndarray, m: np.ndarray, s: np.ndarray) -> float:
         return -math.inf if p <= 0 else math.inf
     # Start from the weighted medians of the means and SDs (robust to far-out components
     # that carry little weight) and double the bracket until it holds the quantile.
-    c, d = _weighted_median(m, w), max(_weighted_median(s, w), 1e-300)
+    # The first step is at least a few units in the last place of c: a smaller one leaves
+    # c + d == c, and the doubling below would then never move the bracket.
+    c = _weighted_median(m, w)
+    d = max(_weighted_median(s, w), 4.0 * float(np.spacing(abs(c))), 1e-300)
 
     def f(x: float) -> float:
         return float(mixture_cdf(x, w, m, s)[0]) - p
@@ -119,9 +122,13 @@ def mixture_ppf(p: float, w: np.ndarray, m: np.ndarray, s: np.ndarray) -> float:
     lo, hi = c - d, c + d
     while f(lo) > 0:
         lo, d = lo - 2 * d, 2 * d
+        if not math.isfinite(lo):
+            return -math.inf
     d = hi - c
     while f(hi) < 0:
         hi, d = hi + 2 * d, 2 * d
+        if not math.isfinite(hi):
+            return math.inf
     return float(optimize.brentq(f, lo, hi, xtol=1e-13, rtol=4 * np.finfo(float).eps,
                                  maxiter=2000))
 

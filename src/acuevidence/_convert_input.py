@@ -25,13 +25,21 @@ def is_scalar(value: Any) -> bool:
 
 
 def arrays(
-    values: dict[str, Any], *, allow_nan: Sequence[str] = ()
+    values: dict[str, Any], *, allow_nan: Sequence[str] = (), optional: Sequence[str] | None = None
 ) -> tuple[dict[str, np.ndarray], bool]:
     """Validate and broadcast the named inputs; return them and whether all were scalars.
 
-    ``None`` values are left out. Arrays of length 1 broadcast to the common length; any
+    ``None`` values are left out; when ``optional`` is given, only the names in it may be
+    ``None`` (the others are required). Arrays of length 1 broadcast to the common length; any
     other mismatch is an error naming every length.
     """
+    if optional is not None:
+        missing = [name for name, v in values.items() if v is None and name not in optional]
+        if missing:
+            names = " and ".join(repr(m) for m in missing)
+            raise InputError(
+                f"{names} {'is' if len(missing) == 1 else 'are'} required but got None; give "
+                "a number, or one value per study.", column=missing[0])
     given = {name: v for name, v in values.items() if v is not None}
     scalar = all(is_scalar(v) for v in given.values())
     arrs = {name: as_float_array(v, name, allow_nan=name in allow_nan) for name, v in given.items()}

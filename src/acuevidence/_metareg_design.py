@@ -365,7 +365,15 @@ def new_rows(design: Design, newmods: Any) -> np.ndarray:
         arr = np.column_stack([_numeric_column(newmods[c].reset_index(drop=True), c)
                                for c in design.columns])
     else:
-        arr = np.asarray(newmods, dtype=float)
+        try:
+            arr = np.asarray(newmods, dtype=float)
+        except (TypeError, ValueError):
+            raise InputError(f"'newmods' must be numeric moderator values (a number, a list, a "
+                             f"matrix with one row per prediction, a dict or a DataFrame); got "
+                             f"{newmods!r}.", column="newmods") from None
+        if arr.ndim > 2:
+            raise InputError(f"'newmods' must be a vector or a matrix; got shape {arr.shape}.",
+                             column="newmods")
         if arr.ndim == 0:
             arr = arr.reshape(1, 1)
         elif arr.ndim == 1:

@@ -7,6 +7,7 @@ counts them; 0-based in ``InputError.rows``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,9 +26,29 @@ __all__ = [
     "check_level",
     "format_rows",
     "effect_inputs",
+    "finite_number",
+    "positive_int",
+    "check_magnitude",
+    "Y_MAX",
+    "V_MIN",
+    "V_MAX",
+    "V_RATIO_MAX",
+    "check_variance_spread",
 ]
 
 _MAX_ROWS_SHOWN = 8
+
+# Range of effect sizes and sampling variances the engine handles in double precision. The
+# estimators square tau^2 (~ y^2) and the variances, so y^4 and v^2 must stay below the float
+# maximum (1.8e308): |y| <= 1e75 and v <= 1e150 keep them there, v >= 1e-75 keeps the weights
+# 1/v and their squares finite. Real data are far inside; anything else must be rescaled.
+Y_MAX = 1e75
+V_MIN = 1e-75
+V_MAX = 1e150
+# Largest ratio of two sampling variances in one analysis: beyond 1 / machine epsilon (4.5e15)
+# the weight of the smaller study vanishes against the larger one in every sum, and weighted
+# fits with moderators become numerically singular. Such a spread is almost always a unit error.
+V_RATIO_MAX = 1e16
 
 
 def format_rows(rows: Sequence[int]) -> str:
@@ -50,13 +71,15 @@ def resolve_column(value: Any, data: pd.DataFrame | None, name: str) -> Any:
     return value
 
 
-def as_float_array(value: Any, name: str, *, allow_nan: bool = False) -> np.ndarray:
+def as_float_array(value: Any, name: str, *, allow_nan: bool = False,
+                   allow_bool: bool = True) -> np.ndarray:
     """Convert ``value`` (scalar, sequence, Series) to a 1-D float64 array.
 
     Raises
     ------
     InputError
-        When a value is not numeric (naming the rows) or, unless ``allow_nan``, missing.
+        When a value is not numeric (naming the rows), is a boolean and ``allow_bool`` is
+        False, or, unless ``allow_nan``, missing.
     """
     if isinstance(value, pd.Series | pd.Index):
         raw = value.to_numpy()
@@ -65,6 +88,11 @@ def as_float_array(value: Any, name: str, *, allow_nan: bool = False) -> np.ndar
     raw = np.atleast_1d(raw)
     if raw.ndim != 1:
         raise InputError(f"'{name}' must be one-dimensional; got shape {raw.shape}.", column=name)
+    if raw.dtype.kind == "b" and not allow_bool:
+        raise InputError(
+            f"'{name}' must be numeric; got booleans (True/False). Give the numbers themselves; "
+            "True/False would silently be read as 1/0.", column=name,
+            rows=list(range(raw.shape[0])))
     if raw.dtype.kind in "fiub":
         arr = raw.astype(np.float64)
     else:
@@ -75,7 +103,10 @@ def as_float_array(value: Any, name: str, *, allow_nan: bool = False) -> np.ndar
                 arr[i] = np.nan
                 continue
             if isinstance(item, bool | np.bool_):
-                arr[i] = float(item)
+                if allow_bool:
+                    arr[i] = float(item)
+                else:
+                    bad.append(i)
                 continue
             try:
                 arr[i] = float(item)
@@ -83,9 +114,13 @@ def as_float_array(value: Any, name: str, *, allow_nan: bool = False) -> np.ndar
                 bad.append(i)
         if bad:
             examples = ", ".join(repr(raw[i]) for i in bad[:3])
+            bools = all(isinstance(raw[i], bool | np.bool_) for i in bad)
             raise InputError(
-                f"'{name}' must be numeric; row(s) {format_rows(bad)} hold non-numeric values "
-                f"({examples}). Fix or remove those rows.",
+                f"'{name}' must be numeric; row(s) {format_rows(bad)} hold "
+                + ("booleans" if bools else "non-numeric values")
+                + f" ({examples}). "
+                + ("Give the numbers themselves; True/False would silently be read as 1/0."
+                   if bools else "Fix or remove those rows."),
                 column=name,
                 rows=bad,
             )
@@ -183,9 +218,121 @@ def effect_inputs(yi: Any, vi: Any, sei: Any, data: pd.DataFrame | None
                          column="vi")
     if vi is not None and sei is not None:
         raise InputError("Give either 'vi' or 'sei', not both.", column="sei")
-    y = as_float_array(resolve_column(yi, data, "yi"), "yi")
+    y = as_float_array(resolve_column(yi, data, "yi"), "yi", allow_bool=False)
+    check_magnitude(y, "yi", maximum=Y_MAX)
     if vi is not None:
-        return y, as_float_array(resolve_column(vi, data, "vi"), "vi"), "vi"
-    s = as_float_array(resolve_column(sei, data, "sei"), "sei")
+        v = as_float_array(resolve_column(vi, data, "vi"), "vi", allow_bool=False)
+        check_magnitude(v, "vi", minimum=V_MIN, maximum=V_MAX)
+        check_variance_spread(v, "vi")
+        return y, v, "vi"
+    s = as_float_array(resolve_column(sei, data, "sei"), "sei", allow_bool=False)
     check_positive(s, "sei", "must be positive (a standard error of 0 gives infinite weight)")
+    check_magnitude(s, "sei", minimum=float(np.sqrt(V_MIN)), maximum=float(np.sqrt(V_MAX)))
+    check_variance_spread(s * s, "sei")
     return y, s * s, "sei"
+
+
+def check_variance_spread(v: np.ndarray, name: str) -> None:
+    """Raise when the positive variances ``v`` span more than :data:`V_RATIO_MAX`.
+
+    ``name`` is the argument they came from (``"sei"``: ``v`` holds the squared SEs).
+    """
+    pos = np.flatnonzero(v > 0)
+    if pos.size < 2:
+        return
+    lo = int(pos[np.argmin(v[pos])])
+    hi = int(pos[np.argmax(v[pos])])
+    if v[hi] <= V_RATIO_MAX * v[lo]:
+        return
+    se = name == "sei"
+    small, large = (f"{np.sqrt(v[i]) if se else v[i]:g}" for i in (lo, hi))
+    what = "standard errors" if se else "sampling variances"
+    rows = sorted((lo, hi))
+    raise InputError(
+        f"The {what} '{name}' are too far apart to be handled in double precision: "
+        f"{small} in row {lo + 1} and {large} in row {hi + 1} (the variances may "
+        f"differ by a factor of at most {V_RATIO_MAX:g}). Check those rows for a unit error "
+        "(e.g. a variance entered as an SE, or in other units), or leave out the study with "
+        "the tiny weight.", column=name, rows=rows)
+
+
+def check_magnitude(arr: np.ndarray, name: str, *, minimum: float | None = None,
+                    maximum: float | None = None) -> None:
+    """Raise when a nonzero |value| is above ``maximum`` or (positive) below ``minimum``.
+
+    Zeros and negatives are left to the sign checks (:func:`check_positive`), so that their
+    own messages are given; this only catches magnitudes outside what double precision handles.
+    """
+    mag = np.abs(arr)
+    if maximum is not None:
+        big = np.flatnonzero(mag > maximum).tolist()
+        if big:
+            vals = ", ".join(f"{arr[i]:g}" for i in big[:3])
+            raise InputError(
+                f"'{name}' is too large to be handled in double precision in row(s) "
+                f"{format_rows(big)} ({vals}); the limit is {maximum:g} in absolute value. "
+                "Rescale the data (e.g. change the unit of the effect size) before the analysis.",
+                column=name, rows=big)
+    if minimum is not None:
+        small = np.flatnonzero((arr > 0) & (arr < minimum)).tolist()
+        if small:
+            vals = ", ".join(f"{arr[i]:g}" for i in small[:3])
+            raise InputError(
+                f"'{name}' is too small to be handled in double precision in row(s) "
+                f"{format_rows(small)} ({vals}); the limit is {minimum:g}. Rescale the data "
+                "(e.g. change the unit of the effect size) before the analysis.",
+                column=name, rows=small)
+
+
+def finite_number(value: Any, name: str, *, minimum: float | None = None,
+                  maximum: float | None = None, allow_inf: bool = False,
+                  what: str = "") -> float:
+    """``value`` as a float, checked to be a number (not a bool), finite and in range.
+
+    ``what`` says what the number is, for the message (e.g. ``"a fixed tau^2"``).
+    """
+    desc = f" ({what})" if what else ""
+    kind = "number" if allow_inf else "finite number"
+    rng = ""
+    if minimum == 0 and (maximum is None or maximum > 1e6):  # a bound, not a range
+        kind = "non-negative " + kind
+        rng = "" if maximum is None else f" (at most {maximum:g})"
+    elif minimum is not None and maximum is not None:
+        rng = f" in [{minimum:g}, {maximum:g}]"
+    elif minimum is not None:
+        rng = f" >= {minimum:g}"
+    elif maximum is not None:
+        rng = f" <= {maximum:g}"
+    msg = f"The '{name}' parameter{desc} must be a {kind}{rng}; got {value!r}."
+    if isinstance(value, bool | np.bool_) or value is None:
+        raise InputError(msg, column=name)
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise InputError(msg, column=name) from None
+    if math.isnan(x) or (math.isinf(x) and not allow_inf):
+        raise InputError(msg, column=name)
+    if (minimum is not None and x < minimum) or (maximum is not None and x > maximum):
+        raise InputError(msg, column=name)
+    return x
+
+
+def positive_int(value: Any, name: str, *, minimum: int = 1, what: str = "") -> int:
+    """``value`` as an int >= ``minimum``; whole floats (``1e4``) pass, 2.5 or "x" do not."""
+    desc = f" ({what})" if what else ""
+    msg = f"The '{name}' parameter{desc} must be a whole number, at least {minimum}; got {value!r}."
+    if isinstance(value, bool | np.bool_) or value is None:
+        raise InputError(msg, column=name)
+    if isinstance(value, int | np.integer):
+        n = int(value)
+    else:
+        try:
+            x = float(value)
+        except (TypeError, ValueError):
+            raise InputError(msg, column=name) from None
+        if not math.isfinite(x) or x != math.floor(x):
+            raise InputError(msg, column=name)
+        n = int(x)
+    if n < minimum:
+        raise InputError(msg, column=name)
+    return n

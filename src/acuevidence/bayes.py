@@ -56,6 +56,7 @@ from ._validate import (
     effect_inputs,
     check_positive,
     check_same_length,
+    finite_number,
     resolve_column,
 )
 from .bayes_priors import TauPrior, resolve_tau_prior
@@ -421,7 +422,7 @@ class BayesResult:
     def cdf(self, x: float, which: str = "mu") -> float:
         """Posterior P(X <= x) for X = mu, the predictive theta_new or tau."""
         w = self._which(which)
-        xf = float(x)
+        xf = finite_number(x, "x", allow_inf=True, what="the value whose probability is wanted")
         if w == "tau":
             return float(self._posterior.cdf(xf))
         return float(mixture_cdf(xf, self.support_weight, self.support_mean, self._sds(w))[0])
@@ -429,9 +430,7 @@ class BayesResult:
     def quantile(self, p: float, which: str = "mu") -> float:
         """Posterior quantile of mu, theta_new (``"predictive"``) or tau."""
         w = self._which(which)
-        pf = float(p)
-        if not 0 <= pf <= 1:
-            raise InputError(f"A probability must be in [0, 1]; got {p!r}.", column="p")
+        pf = finite_number(p, "p", minimum=0.0, maximum=1.0, what="a probability")
         if w == "tau":
             return float(self._posterior.ppf(pf))
         return mixture_ppf(pf, self.support_weight, self.support_mean, self._sds(w))
@@ -467,9 +466,7 @@ class BayesResult:
 
     def prob_below(self, threshold: float, predictive: bool = False) -> float:
         """P(mu < threshold), or P(theta_new < threshold) with ``predictive=True``."""
-        t = float(threshold)
-        if not math.isfinite(t):
-            raise InputError(f"'threshold' must be finite; got {threshold!r}.", column="threshold")
+        t = finite_number(threshold, "threshold", what="a value on the effect-size scale")
         return self.cdf(t, "predictive" if predictive else "mu")
 
     def prob_above(self, threshold: float, predictive: bool = False) -> float:
@@ -484,7 +481,10 @@ class BayesResult:
         P(mu < -delta); ``"higher"``: P(mu > delta). ``predictive=True`` gives the same for the
         effect in a new setting, theta_new, the figure a patient decision aid needs.
         """
-        d = float(delta)
+        try:
+            d = float(delta) if not isinstance(delta, bool | np.bool_) else math.nan
+        except (TypeError, ValueError):
+            d = math.nan
         if not (math.isfinite(d) and d >= 0):
             raise InputError(f"'delta' is a threshold magnitude and must be finite and >= 0; "
                              f"got {delta!r} (use direction= for the side of benefit).",

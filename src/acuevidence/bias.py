@@ -37,6 +37,7 @@ from scipy import stats
 from ._refit import ModelSpec, opt_float, resolve_model, resolve_ni
 from ._regression import LinearFit, check_k, linear_fit
 from ._trimfill import TRIMFILL_ESTIMATORS, TrimFillResult, trimfill
+from ._validate import finite_number
 from .errors import InputError
 from .printer import Report, fmt_number, fmt_p
 from .results import MetaResult, json_safe
@@ -449,7 +450,8 @@ def pet_peese(x: Any, vi: Any = None, *, sei: Any = None, data: pd.DataFrame | N
     Stanley TD (2008). Meta-regression methods for detecting and estimating empirical effects
         in the presence of publication selection. Oxf Bull Econ Stat 70:103-127.
     """
-    if not 0 < float(alpha) < 1:
+    alpha = finite_number(alpha, "alpha", what="the significance level")
+    if not 0 < alpha < 1:
         raise InputError(f"The 'alpha' parameter must be in (0, 1); got {alpha!r}.",
                          column="alpha")
     d = str(direction).lower()
@@ -546,17 +548,21 @@ def fsn(x: Any, vi: Any = None, *, sei: Any = None, data: pd.DataFrame | None = 
     if kind not in FSN_TYPES:
         raise InputError(f"Unknown fail-safe N type {type!r}; choose 'rosenthal', 'orwin' or "
                          "'rosenberg'.", column="type")
-    if not 0 < float(alpha) < 1:
+    alpha = finite_number(alpha, "alpha", what="the significance level")
+    if not 0 < alpha < 1:
         raise InputError(f"The 'alpha' parameter must be in (0, 1); got {alpha!r}.",
                          column="alpha")
+    if target is not None:
+        target = finite_number(target, "target", what="the effect size to reduce the mean to")
     tst = str(test).lower()
     if tst not in ("stouffer", "fisher"):
         raise InputError(f"Unknown test {test!r}; choose 'stouffer' or 'fisher'.", column="test")
     if kind == "orwin" and not weighted and vi is None and sei is None and \
             not isinstance(x, MetaResult):
-        from ._validate import as_float_array, resolve_column
+        from ._validate import Y_MAX, as_float_array, check_magnitude, resolve_column
 
-        y = as_float_array(resolve_column(x, data, "yi"), "yi")
+        y = as_float_array(resolve_column(x, data, "yi"), "yi", allow_bool=False)
+        check_magnitude(y, "yi", maximum=Y_MAX)
         v = np.ones_like(y)
     else:
         spec: ModelSpec = resolve_model(x, vi, sei=sei, data=data, what="fsn")

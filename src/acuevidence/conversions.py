@@ -140,7 +140,8 @@ def se_from_ci(
     Viechtbauer W (2010). metafor, ``conv.wald``.
     """
     lv = check_level(level)
-    arr, scalar = arrays({"lower": lower, "upper": upper, "df": df, "estimate": estimate})
+    arr, scalar = arrays({"lower": lower, "upper": upper, "df": df, "estimate": estimate},
+                         optional=("df", "estimate"))
     lo, up = arr["lower"], arr["upper"]
     check_bounds(lo, up)
     if "df" in arr:
@@ -221,7 +222,7 @@ def se_from_p(
         343:d2090.
     Higgins JPT, Li T, Deeks JJ (eds) (2023). Cochrane Handbook, section 6.3.2.
     """
-    arr, scalar = arrays({"estimate": estimate, "p_value": p_value, "df": df})
+    arr, scalar = arrays({"estimate": estimate, "p_value": p_value, "df": df}, optional=("df",))
     est, p = arr["estimate"], arr["p_value"]
     fail((p <= 0) | (p > 1), "p_value", "must be in (0, 1]",
           "Give the p-value as a proportion (0.03, not 3).", p)
@@ -298,7 +299,7 @@ def se_from_z(estimate: ArrayLike, z: ArrayLike) -> FloatOrArray:
 
 
 def _se_from_stat(estimate: ArrayLike, stat: ArrayLike, name: str) -> FloatOrArray:
-    arr, scalar = arrays({"estimate": estimate, name: stat})
+    arr, scalar = arrays({"estimate": estimate, name: stat}, optional=())
     est, s = arr["estimate"], arr[name]
     fail(s == 0, name, "is 0", "A statistic of 0 says nothing about the standard error.", s)
     fail(est == 0, "estimate", "is 0",
@@ -331,7 +332,7 @@ def sd_from_se(se: ArrayLike, n: ArrayLike) -> FloatOrArray:
     ----------
     Higgins JPT, Li T, Deeks JJ (eds) (2023). Cochrane Handbook, section 6.5.2.2.
     """
-    arr, scalar = arrays({"se": se, "n": n})
+    arr, scalar = arrays({"se": se, "n": n}, optional=())
     check_sd(arr["se"], "se")
     check_n(arr["n"])
     return out(arr["se"] * np.sqrt(arr["n"]), scalar)
@@ -382,7 +383,7 @@ def sd_from_ci(
     Higgins JPT, Li T, Deeks JJ (eds) (2023). Cochrane Handbook, section 6.5.2.2.
     """
     lv = check_level(level)
-    arr, scalar = arrays({"lower": lower, "upper": upper, "n": n, "df": df})
+    arr, scalar = arrays({"lower": lower, "upper": upper, "n": n, "df": df}, optional=("df",))
     lo, up, nn = arr["lower"], arr["upper"], arr["n"]
     check_bounds(lo, up)
     check_n(nn)
@@ -422,7 +423,7 @@ def sd_from_se_difference(se: ArrayLike, n1: ArrayLike, n2: ArrayLike) -> FloatO
     ----------
     Higgins JPT, Li T, Deeks JJ (eds) (2023). Cochrane Handbook, section 6.5.2.3.
     """
-    arr, scalar = arrays({"se": se, "n1": n1, "n2": n2})
+    arr, scalar = arrays({"se": se, "n1": n1, "n2": n2}, optional=())
     check_sd(arr["se"], "se")
     check_n(arr["n1"], "n1")
     check_n(arr["n2"], "n2")
@@ -466,7 +467,8 @@ def sd_change(sd_baseline: ArrayLike, sd_final: ArrayLike, corr: ArrayLike) -> F
     Follmann D, Elliott P, Suh I, Cutler J (1992). Variance imputation for overviews of
         clinical trials with continuous response. J Clin Epidemiol 45:769-773.
     """
-    arr, scalar = arrays({"sd_baseline": sd_baseline, "sd_final": sd_final, "corr": corr})
+    arr, scalar = arrays({"sd_baseline": sd_baseline, "sd_final": sd_final, "corr": corr},
+                         optional=())
     sb, sf, r = arr["sd_baseline"], arr["sd_final"], arr["corr"]
     check_sd(sb, "sd_baseline")
     check_sd(sf, "sd_final")
@@ -508,7 +510,8 @@ def corr_from_sds(
     ----------
     Higgins JPT, Li T, Deeks JJ (eds) (2023). Cochrane Handbook, section 6.5.2.8.
     """
-    arr, scalar = arrays({"sd_baseline": sd_baseline, "sd_final": sd_final, "sd_change": sd_change})
+    arr, scalar = arrays({"sd_baseline": sd_baseline, "sd_final": sd_final,
+                          "sd_change": sd_change}, optional=())
     sb, sf, sc = arr["sd_baseline"], arr["sd_final"], arr["sd_change"]
     for name in ("sd_baseline", "sd_final"):
         fail(~(arr[name] > 0), name, "must be positive",

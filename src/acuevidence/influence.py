@@ -48,7 +48,7 @@ import pandas as pd
 from scipy import stats
 
 from ._refit import ModelSpec, resolve_model
-from ._validate import format_rows
+from ._validate import format_rows, positive_int
 from .errors import EvidenceWarning, InputError
 from .meta import COMMON
 from .printer import Report, fmt_number
@@ -434,9 +434,8 @@ def gosh(x: Any, vi: Any = None, *, sei: Any = None, data: pd.DataFrame | None =
     spec = resolve_model(x, vi, sei=sei, data=data, labels=labels, method=method, what="gosh")
     _need_k(spec, "A GOSH analysis")
     k = spec.k
-    limit = GOSH_MAX_EXACT if subsets is None else int(subsets)
-    if limit < 2:
-        raise InputError(f"'subsets' must be at least 2; got {subsets!r}.", column="subsets")
+    limit = GOSH_MAX_EXACT if subsets is None else positive_int(
+        subsets, "subsets", minimum=2, what="the number of subsets to fit")
     n_all = 2**k - 1
     notes: list[str] = []
     if n_all <= limit:
@@ -447,12 +446,16 @@ def gosh(x: Any, vi: Any = None, *, sei: Any = None, data: pd.DataFrame | None =
         incl = bits[order]
     else:
         exact = False
+        try:
+            rng = np.random.default_rng(seed)
+        except (TypeError, ValueError):
+            raise InputError(f"The 'seed' parameter must be a non-negative whole number (or "
+                             f"None); got {seed!r}.", column="seed") from None
         msg = (f"k = {k} studies have {n_all:.3g} subsets, more than subsets = {limit}: a random "
                f"sample of {limit} subsets is used (seed = {seed}). Pass 'seed' to make it "
                "reproducible.")
         notes.append(msg)
         warnings.warn(msg, SubsetSamplingWarning, stacklevel=2)
-        rng = np.random.default_rng(seed)
         incl = rng.random((limit, k)) < 0.5
         empty = ~incl.any(axis=1)
         while empty.any():

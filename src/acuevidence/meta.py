@@ -39,7 +39,9 @@ from ._validate import (
     check_level,
     check_positive,
     check_same_length,
+    finite_number,
     resolve_column,
+    V_MAX,
 )
 from .errors import InputError, SmallSampleWarning
 from .heterogeneity import cochran_q, tau2_ci
@@ -148,10 +150,8 @@ class MetaAnalysis:
         object.__setattr__(self, "test", canonical_test(self.test))
         object.__setattr__(self, "level", check_level(self.level))
         if self.tau2 is not None:
-            t = float(self.tau2)
-            if not math.isfinite(t) or t < 0:
-                raise InputError(f"The 'tau2' parameter must be a finite number >= 0; got "
-                                 f"{self.tau2!r}.", column="tau2")
+            t = finite_number(self.tau2, "tau2", minimum=0.0, maximum=V_MAX,
+                              what="a fixed tau^2")
             object.__setattr__(self, "tau2", t)
         if self.tau2_ci is not None:
             ci = _TAU2_CI.get(_norm(str(self.tau2_ci)))

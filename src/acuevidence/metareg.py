@@ -42,7 +42,7 @@ from scipy import stats
 from ._metareg_design import Design, build_design
 from ._metareg_kernel import batch_coefficients, tau2_basis
 from ._metareg_result import MetaRegressionResult
-from ._validate import check_level
+from ._validate import V_MAX, check_level, finite_number
 from .errors import InputError, SmallSampleWarning
 from .heterogeneity import cochran_q, tau2_ci
 from .meta import COMMON, _prepare, canonical_method, canonical_test
@@ -85,13 +85,8 @@ class MetaRegression:
         object.__setattr__(self, "test", canonical_test(self.test))
         object.__setattr__(self, "level", check_level(self.level))
         if self.tau2 is not None:
-            try:
-                t = float(self.tau2)
-            except (TypeError, ValueError):
-                t = math.nan
-            if not math.isfinite(t) or t < 0:
-                raise InputError(f"The 'tau2' parameter must be a finite number >= 0; got "
-                                 f"{self.tau2!r}.", column="tau2")
+            t = finite_number(self.tau2, "tau2", minimum=0.0, maximum=V_MAX,
+                              what="a fixed tau^2")
             object.__setattr__(self, "tau2", t)
         if self.tau2_ci is not None:
             ci = _TAU2_CI.get(str(self.tau2_ci).strip().lower().replace("_", "-"))

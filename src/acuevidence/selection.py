@@ -357,9 +357,13 @@ def selection_model(
     if alt not in ALTERNATIVES:
         raise InputError(f"Unknown alternative {alternative!r}; choose 'greater', 'less' or "
                          "'two-sided'.", column="alternative")
-    st = np.atleast_1d(np.asarray(steps, dtype=float))
-    if st.size == 0 or np.any(~np.isfinite(st)) or np.any((st <= 0) | (st > 1)):
-        raise InputError(f"'steps' must be p-value cut points in (0, 1]; got {list(st)}.",
+    try:
+        st = np.atleast_1d(np.asarray(steps, dtype=float))
+    except (TypeError, ValueError):
+        raise InputError(f"'steps' must be p-value cut points in (0, 1], e.g. [0.025] or "
+                         f"[0.025, 0.5]; got {steps!r}.", column="steps") from None
+    if st.ndim != 1 or st.size == 0 or np.any(~np.isfinite(st)) or np.any((st <= 0) | (st > 1)):
+        raise InputError(f"'steps' must be p-value cut points in (0, 1]; got {steps!r}.",
                          column="steps")
     st = np.unique(st)
     if st[-1] != 1.0:

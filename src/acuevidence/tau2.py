@@ -222,7 +222,7 @@ def _genq(y: np.ndarray, v: np.ndarray, X: np.ndarray, a: np.ndarray) -> Tau2Fit
 def _upper_bracket(f, start: float) -> float:
     """Smallest doubling of ``start`` at which the decreasing function ``f`` is negative."""
     hi = max(start, 1.0)
-    for _ in range(200):
+    while math.isfinite(hi):  # up to the float range: tau^2 may be ~y^2 for y of any scale
         if f(hi) < 0:
             return hi
         hi *= 2.0

@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._validate import check_level
+from .._validate import V_MAX, check_level, finite_number
 from ..errors import InputError
 from ..meta import canonical_method
 from ..printer import Report, fmt_number, fmt_p
@@ -413,13 +413,16 @@ def network_meta_analysis(
     .. [4] Viechtbauer W (2010). Conducting meta-analyses in R with the metafor package. J Stat
        Softw 36(3).
     """
+    if data is not None and not isinstance(data, pd.DataFrame):
+        raise InputError(f"'data' must be a pandas DataFrame (or None, with the columns passed "
+                         f"as arrays); got {type(data).__name__}. Build one with "
+                         "pandas.DataFrame(...), e.g. from a CSV with pandas.read_csv.",
+                         column="data")
     code = _canonical(method)
     lv = check_level(level)
     if tau2 is not None:
-        t = float(tau2)
-        if not math.isfinite(t) or t < 0:
-            raise InputError(f"The 'tau2' parameter must be a non-negative number; got {tau2!r}.",
-                             column="tau2")
+        t = finite_number(tau2, "tau2", minimum=0.0, maximum=V_MAX, what="a fixed tau^2")
+        tau2 = t
         if code == "FE" and t > 0:
             raise InputError("A common-effect model has no tau^2; leave 'tau2' out or choose a "
                              "random-effects method.", column="tau2")
