@@ -14,7 +14,7 @@ from numba import njit
 
 from ._likelihood import TAU2_TOL, _likelihood, _ss
 from ._special import lane_chi2_sf, lane_norm_p2, norm_p2, t_p2
-from ._sums import LANES, _derive5, _light, _moments, _pquad
+from ._sums import LANES, _add5, _derive5, _light, _moments, _pquad
 
 # --- codes shared with api.py --------------------------------------------------------------
 M_COMMON, M_DL, M_DLIT, M_HE, M_HS, M_HSK, M_SJ, M_SJIT = 0, 1, 2, 3, 4, 5, 6, 7
@@ -177,15 +177,7 @@ def _moments0(ys, vs, n, c):
             bad_nan = True
         elif not vi > 0.0:
             bad_v = True
-        w = 1.0 / vi
-        d = yi - c
-        wd = w * d
-        ww = w * w
-        s0 += w
-        s1 += wd
-        w1dd += wd * d
-        w2 += ww
-        w3 += ww * w
+        s0, s1, w1dd, w2, w3 = _add5(s0, s1, w1dd, w2, w3, 1.0 / vi, yi - c)
     status = S_NAN if bad_nan else (S_NONPOS_V if bad_v else S_OK)
     s0, m, q, trp, trp2 = _derive5(s0, s1, w1dd, w2, w3)
     return s0, m, q, trp, trp2, status
