@@ -79,6 +79,10 @@ CASES = {
     "vi bool": (lambda: ae.meta_analysis(Y3, vi=[True, True, True]), "vi"),
     "yi bool": (lambda: ae.meta_analysis([True, False, True], V3), "yi"),
     "sei bool": (lambda: ae.meta_analysis(Y3, sei=[True, True, True]), "sei"),
+    # degenerate data the method cannot handle (metafor itself stops with an R error here)
+    "trimfill side with equal variances": (
+        lambda: ae.trimfill(ae.meta_analysis([0.1, 0.2, 0.3, -0.1, 0.4], [1.0] * 5)), "side"),
+    "pet_peese exact fit": (lambda: ae.pet_peese([0, 0, 0, 0], [0.1, 0.2, 0.3, 0.4]), "yi"),
 }
 
 
@@ -141,3 +145,8 @@ def test_helpers_reject_bools_and_non_numbers():
     for bad in (True, None, "x", 2.5, 0, float("inf")):
         with pytest.raises(InputError, match="'n'"):
             positive_int(bad, "n")
+
+
+def test_trimfill_with_equal_variances_runs_with_a_given_side():
+    res = ae.trimfill(ae.meta_analysis([0.1, 0.2, 0.3, -0.1, 0.4], [1.0] * 5), side="left")
+    assert res.side == "left" and res.k0 == 0  # symmetric around the mean: nothing to fill

@@ -162,6 +162,11 @@ def trimfill(
     notes: list[str] = []
     y0, v0 = spec.y, spec.v
     if side is None:
+        if np.ptp(v0) <= 1e-12 * np.max(v0):  # sqrt(v) constant: Egger's slope does not exist
+            raise InputError(
+                "Trim and fill cannot choose the side to fill when every study has the same "
+                "sampling variance (the funnel has no small-study slope to read). Pass "
+                "side='left' or side='right'.", column="side")
         X = np.column_stack([np.ones(spec.k), np.sqrt(v0)])
         fit = linear_fit(y0, v0, X, model="rma", method=spec.method, tau2=spec.tau2_fixed)
         side_ = "right" if fit.beta[1] < 0 else "left"

@@ -461,6 +461,12 @@ def pet_peese(x: Any, vi: Any = None, *, sei: Any = None, data: pd.DataFrame | N
     pet = regtest(x, vi, sei=sei, data=data, model=model, predictor="sei", level=level)
     peese = regtest(x, vi, sei=sei, data=data, model=model, predictor="vi", level=level)
     b0, se0 = float(pet.limit_estimate), float(pet.limit_se)  # type: ignore[arg-type]
+    if se0 == 0.0 or float(peese.limit_se) == 0.0:  # type: ignore[arg-type]
+        raise InputError(
+            "PET-PEESE needs residual variation: the effects 'yi' lie exactly on the regression "
+            "line (e.g. all equal), so its standard errors are 0 and no test is defined. "
+            "Check the effect sizes; with identical effects there is no small-study effect "
+            "to correct.", column="yi")
     t0 = b0 / se0
     sign = (1.0 if b0 >= 0 else -1.0) if d == "auto" else (1.0 if d == "positive" else -1.0)
     dist = stats.norm if pet.df is None else stats.t(pet.df)
