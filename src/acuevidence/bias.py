@@ -160,8 +160,9 @@ class RegressionTestResult(_ResultMixin):
         if self.limit_estimate is not None:
             lv = f"{100 * self.level:g}%"
             lines.append(("limit estimate (as the predictor -> 0)",
-                          (f"{fmt_number(self.limit_estimate)} ({lv} CI {fmt_number(self.limit_ci_lower)}"
-                          f" to {fmt_number(self.limit_ci_upper)})")))
+                          (f"{fmt_number(self.limit_estimate)} ({lv} CI "
+                           f"{fmt_number(self.limit_ci_lower)} to "
+                           f"{fmt_number(self.limit_ci_upper)})")))
         rep.add_section("Test of the slope (H0: no small-study effect)", _section_rows(lines))
         rep.notes.extend(self.warnings)
         return rep
@@ -204,7 +205,8 @@ def regtest(
         simple, graphical test. BMJ 315:629-634.
     Sterne JAC, Egger M (2005). Regression methods to detect publication and other bias in
         meta-analysis. In: Rothstein HR et al. (eds), Publication Bias in Meta-Analysis. Wiley.
-    Viechtbauer W (2010). Conducting meta-analyses in R with the metafor package. J Stat Softw 36(3).
+    Viechtbauer W (2010). Conducting meta-analyses in R with the metafor package. J Stat Softw
+        36(3).
     """
     spec = resolve_model(x, vi, sei=sei, data=data, method=method, test=test, level=level,
                          what="regtest")
