@@ -42,6 +42,16 @@ class Heterogeneity:
     q_p_value: float
     vt: float  # "typical" within-study variance (Higgins & Thompson), metafor's vt
 
+    def i2_h2(self, tau2: float, common: bool) -> tuple[float, float]:
+        """I^2 (%) and H^2 as metafor reports them: from Q for a common-effect fit, else from
+        tau^2 and the typical variance (Higgins & Thompson 2002); 0 and 1 without residual df."""
+        if self.q_df == 0:
+            return 0.0, 1.0
+        if common:
+            i2 = max(0.0, 100.0 * (self.q - self.q_df) / self.q) if self.q > 0 else 0.0
+            return i2, self.q / self.q_df
+        return 100.0 * tau2 / (self.vt + tau2), tau2 / self.vt + 1.0
+
 
 @dataclass(frozen=True)
 class TauCI:

@@ -114,6 +114,27 @@ def canonical_test(test: str) -> str:
     return code
 
 
+def check_model_options(config: Any) -> None:
+    """Validate and canonicalise, in place, the options a model configuration shares with
+    :class:`acuevidence.metareg.MetaRegression`: method, test, level, a fixed tau^2 and the
+    tau^2 CI type (``config`` is a frozen dataclass with those fields)."""
+    def put(name: str, value: Any) -> None:
+        object.__setattr__(config, name, value)
+
+    put("method", canonical_method(config.method))
+    put("test", canonical_test(config.test))
+    put("level", check_level(config.level))
+    if config.tau2 is not None:
+        put("tau2", finite_number(config.tau2, "tau2", minimum=0.0, maximum=V_MAX,
+                                  what="a fixed tau^2"))
+    if config.tau2_ci is not None:
+        ci = _TAU2_CI.get(_norm(str(config.tau2_ci)))
+        if ci is None:
+            raise InputError(f"Unknown tau2_ci {config.tau2_ci!r}; choose 'QP' (Q-profile), "
+                             "'PL' (profile likelihood) or None.", column="tau2_ci")
+        put("tau2_ci", ci)
+
+
 @dataclass(frozen=True)
 class MetaAnalysis:
     """Options of a pairwise meta-analysis; :meth:`fit` returns a :class:`MetaResult`.
@@ -146,19 +167,7 @@ class MetaAnalysis:
     pi_type: str = "default"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "method", canonical_method(self.method))
-        object.__setattr__(self, "test", canonical_test(self.test))
-        object.__setattr__(self, "level", check_level(self.level))
-        if self.tau2 is not None:
-            t = finite_number(self.tau2, "tau2", minimum=0.0, maximum=V_MAX,
-                              what="a fixed tau^2")
-            object.__setattr__(self, "tau2", t)
-        if self.tau2_ci is not None:
-            ci = _TAU2_CI.get(_norm(str(self.tau2_ci)))
-            if ci is None:
-                raise InputError(f"Unknown tau2_ci {self.tau2_ci!r}; choose 'QP' (Q-profile), "
-                                 "'PL' (profile likelihood) or None.", column="tau2_ci")
-            object.__setattr__(self, "tau2_ci", ci)
+        check_model_options(self)
         pi = _norm(self.pi_type)
         if pi not in _PI_TYPES:
             raise InputError(f"Unknown pi_type {self.pi_type!r}; choose one of "
@@ -336,16 +345,8 @@ def _fit(opts: MetaAnalysis, y, v, a, labels, measure, evidence_version) -> Meta
     ci_upper = estimate + crit * se
 
     # --- heterogeneity -------------------------------------------------------------------
-    het = cochran_q(y, v, X)
-    if k > p:
-        if common:
-            i2 = max(0.0, 100.0 * (het.q - het.q_df) / het.q) if het.q > 0 else 0.0
-            h2 = het.q / het.q_df
-        else:
-            i2 = 100.0 * tau2 / (het.vt + tau2)
-            h2 = tau2 / het.vt + 1.0
-    else:
-        i2, h2 = 0.0, 1.0
+    het = cochran_q(y, v, X)  # q_df = 0 when k <= p: I^2 = 0, H^2 = 1
+    i2, h2 = het.i2_h2(tau2, common)
 
     ci = None
     if opts.tau2_ci and not common and opts.tau2 is None and k > p:

@@ -42,15 +42,13 @@ from scipy import stats
 from ._metareg_design import Design, build_design
 from ._metareg_kernel import batch_coefficients, tau2_basis
 from ._metareg_result import MetaRegressionResult
-from ._validate import V_MAX, check_level, finite_number
 from .errors import InputError, SmallSampleWarning
 from .heterogeneity import cochran_q, tau2_ci
-from .meta import COMMON, _prepare, canonical_method, canonical_test
+from .meta import COMMON, _prepare, check_model_options
 from .tau2 import Tau2Fit, estimate_tau2
 
 __all__ = ["MetaRegression", "meta_regression", "resolve_btt"]
 
-_TAU2_CI = {"qp": "QP", "q-profile": "QP", "pl": "PL", "profile-likelihood": "PL"}
 
 
 @dataclass(frozen=True)
@@ -81,19 +79,7 @@ class MetaRegression:
     tau2_ci: str | None = "QP"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "method", canonical_method(self.method))
-        object.__setattr__(self, "test", canonical_test(self.test))
-        object.__setattr__(self, "level", check_level(self.level))
-        if self.tau2 is not None:
-            t = finite_number(self.tau2, "tau2", minimum=0.0, maximum=V_MAX,
-                              what="a fixed tau^2")
-            object.__setattr__(self, "tau2", t)
-        if self.tau2_ci is not None:
-            ci = _TAU2_CI.get(str(self.tau2_ci).strip().lower().replace("_", "-"))
-            if ci is None:
-                raise InputError(f"Unknown tau2_ci {self.tau2_ci!r}; choose 'QP' (Q-profile), "
-                                 "'PL' (profile likelihood) or None.", column="tau2_ci")
-            object.__setattr__(self, "tau2_ci", ci)
+        check_model_options(self)
 
     def fit(
         self,
@@ -320,12 +306,7 @@ def fit_design(opts: MetaRegression, y: np.ndarray, v: np.ndarray, a: np.ndarray
             qm_p = float(stats.chi2.sf(qm, m))
 
     het = cochran_q(y, v, X)  # centres y itself: metafor's QE
-    if common:
-        i2 = max(0.0, 100.0 * (het.q - het.q_df) / het.q) if het.q > 0 else 0.0
-        h2 = het.q / het.q_df
-    else:
-        i2 = 100.0 * tau2 / (het.vt + tau2)
-        h2 = tau2 / het.vt + 1.0
+    i2, h2 = het.i2_h2(tau2, common)
 
     ci = None
     if opts.tau2_ci and not common and opts.tau2 is None:
