@@ -7,7 +7,6 @@ with .ci/postgres.sh), on PostgreSQL.
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import shutil
 import signal
 import sqlite3
@@ -18,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from backends import BACKENDS, empty_database
 
 from acuevidence import InputError
 from acuevidence.evidence.store import (
@@ -29,31 +28,10 @@ from acuevidence.evidence.store import (
     read_csv_dir,
 )
 
-PG_URL = os.environ.get("ACUEVIDENCE_TEST_POSTGRES_URL")
-if os.environ.get("CI") and not PG_URL:
-    raise RuntimeError("CI must provide ACUEVIDENCE_TEST_POSTGRES_URL (see .ci/postgres.sh)")
-
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=[
-    pytest.mark.postgres,
-    pytest.mark.skipif(not PG_URL, reason="no PostgreSQL server: set "
-                       "ACUEVIDENCE_TEST_POSTGRES_URL (.ci/postgres.sh starts one)"),
-])]
-
-
-def _pg_reset(url: str) -> None:
-    reg = Registry(url)
-    with reg.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    reg.close()
-
 
 @pytest.fixture(params=BACKENDS)
 def url(request, tmp_path):
-    if request.param == "sqlite":
-        return str(tmp_path / "evidence.sqlite")
-    _pg_reset(PG_URL)
-    return PG_URL
+    return empty_database(request.param, tmp_path / "evidence.sqlite")
 
 
 @pytest.fixture

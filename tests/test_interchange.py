@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import collections
 import csv
-import os
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import text
+from backends import BACKENDS, empty_database
 
 from acuevidence import InputError
 from acuevidence.evidence import interchange
@@ -45,14 +44,6 @@ from acuevidence.evidence.store import (
     write_csv_dir,
 )
 
-PG_URL = os.environ.get("ACUEVIDENCE_TEST_POSTGRES_URL")
-if os.environ.get("CI") and not PG_URL:
-    raise RuntimeError("CI must provide ACUEVIDENCE_TEST_POSTGRES_URL (see .ci/postgres.sh)")
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=[
-    pytest.mark.postgres,
-    pytest.mark.skipif(not PG_URL, reason="no PostgreSQL server: set "
-                       "ACUEVIDENCE_TEST_POSTGRES_URL (.ci/postgres.sh starts one)"),
-])]
 DATA = Path(__file__).parent / "data" / "rm5"
 MINIMAL = DATA / "minimal_review.rm5"
 WHO, WHY = "tester", "interchange test"
@@ -98,14 +89,7 @@ def fresh(tmp_path, empty_dir) -> Registry:
 def db_url(request, tmp_path) -> str:
     """A database on each backend: the transaction semantics differ (PostgreSQL aborts a
     transaction at the first failed statement)."""
-    if request.param == "sqlite":
-        return str(tmp_path / "any.sqlite")
-    r = Registry(PG_URL)
-    with r.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    r.close()
-    return PG_URL
+    return empty_database(request.param, tmp_path / "any.sqlite")
 
 
 @pytest.fixture
