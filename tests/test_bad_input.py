@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pytest
 
 import acuevidence as ae
-from acuevidence import InputError
+from acuevidence import InputError, batch
 from acuevidence._validate import V_MAX, V_MIN, Y_MAX, finite_number, positive_int
 from acuevidence.network import network_meta_analysis
 
 Y3, V3 = [0.1, 0.2, 0.3], [0.1, 0.1, 0.1]
+B_Y, B_V = np.array([[0.1, 0.2, 0.3]] * 2), np.full((2, 3), 0.1)
 
 
 def _metareg():
@@ -83,6 +85,12 @@ CASES = {
     "trimfill side with equal variances": (
         lambda: ae.trimfill(ae.meta_analysis([0.1, 0.2, 0.3, -0.1, 0.4], [1.0] * 5)), "side"),
     "pet_peese exact fit": (lambda: ae.pet_peese([0, 0, 0, 0], [0.1, 0.2, 0.3, 0.4]), "yi"),
+    # the batch engine's options (strings in a mask would otherwise all count as True)
+    "batch threads string": (lambda: batch.meta_analysis(B_Y, B_V, threads="a"), "threads"),
+    "batch max_iter 0": (lambda: batch.meta_analysis(B_Y, B_V, max_iter=0), "max_iter"),
+    "batch mask strings": (lambda: batch.meta_analysis(B_Y, B_V, mask=[["1", "a", "0"]] * 2),
+                           "mask"),
+    "batch mask counts": (lambda: batch.meta_analysis(B_Y, B_V, mask=[[1, 2, 0]] * 2), "mask"),
 }
 
 
@@ -148,5 +156,14 @@ def test_helpers_reject_bools_and_non_numbers():
 
 
 def test_trimfill_with_equal_variances_runs_with_a_given_side():
-    res = ae.trimfill(ae.meta_analysis([0.1, 0.2, 0.3, -0.1, 0.4], [1.0] * 5), side="left")
-    assert res.side == "left" and res.k0 == 0  # symmetric around the mean: nothing to fill
+    # metafor 3.8.1: trimfill(rma(yi, rep(1, 5)), side = "left" / "right") both give k0 = 0
+    # (its side = NULL stops with an R error on these data)
+    fit = ae.meta_analysis([0.1, 0.2, 0.3, -0.1, 0.4], [1.0] * 5)
+    for side in ("left", "right"):
+        res = ae.trimfill(fit, side=side)
+        assert res.side == side and res.k0 == 0
+
+
+def test_batch_mask_of_ones_and_zeros_is_accepted():
+    res = batch.meta_analysis(B_Y, B_V, mask=[[1, 0, 1], [1, 1, 0]], threads=1)
+    assert res.k.tolist() == [2, 2]

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from .._validate import positive_int
 from ..meta import canonical_method, canonical_test
 from ..printer import Report, fmt_number
 
@@ -255,16 +256,32 @@ def _kernels():
 # Boundary validation
 # ------------------------------------------------------------------------------------------
 def _as_2d(x: Any, name: str, dtype: Any = np.float64) -> np.ndarray:
-    try:
-        arr = np.asarray(x, dtype=dtype)
-    except (TypeError, ValueError) as e:
-        raise InputError(f"'{name}' must be a numeric (B, k) array: {e}", column=name) from None
+    if dtype is np.bool_:
+        arr = _as_mask(x, name)
+    else:
+        try:
+            arr = np.asarray(x, dtype=dtype)
+        except (TypeError, ValueError) as e:
+            raise InputError(f"'{name}' must be a numeric (B, k) array: {e}",
+                             column=name) from None
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim != 2:
         raise InputError(f"'{name}' must be 2-D (B data sets x k studies); got shape "
                          f"{arr.shape}.", column=name)
     return np.ascontiguousarray(arr)
+
+
+def _as_mask(x: Any, name: str) -> np.ndarray:
+    """A boolean array from booleans or 0/1 numbers (anything else, e.g. strings, would
+    silently count as True)."""
+    raw = np.asarray(x)
+    if raw.dtype.kind == "b":
+        return raw
+    if raw.dtype.kind in "iuf" and np.isin(raw, (0, 1)).all():
+        return raw.astype(np.bool_)
+    raise InputError(f"'{name}' must hold True/False (or 1/0) for each study; got values of "
+                     f"type {raw.dtype}.", column=name)
 
 
 def _check_level(level: float) -> float:
@@ -285,10 +302,8 @@ class _Options:
 def _options(method: str, tests: Iterable[str], level: float, max_iter: int) -> _Options:
     m = canonical_method(method)
     ts = tuple(canonical_test(t) for t in tests)
-    if not isinstance(max_iter, int | np.integer) or max_iter < 1:
-        raise InputError(f"The 'max_iter' parameter must be a positive integer; got "
-                         f"{max_iter!r}.", column="max_iter")
-    return _Options(m, METHOD_CODES[m], ts, _check_level(level), int(max_iter))
+    return _Options(m, METHOD_CODES[m], ts, _check_level(level),
+                    positive_int(max_iter, "max_iter", what="iteration cap"))
 
 
 def _inputs(y: Any, v: Any, mask: Any, weights: Any, opts: _Options):
@@ -362,8 +377,9 @@ def _fit(ya: np.ndarray, va: np.ndarray, ma: np.ndarray | None, wa: np.ndarray |
     import numba
 
     old = numba.get_num_threads()
-    n_threads = old if threads is None else max(1, min(int(threads),
-                                                       numba.config.NUMBA_NUM_THREADS))
+    n_threads = old if threads is None else min(
+        positive_int(threads, "threads", what="Numba threads for this call"),
+        numba.config.NUMBA_NUM_THREADS)
     block = int(max(1, min(_MAX_BLOCK, -(-nrows // (8 * n_threads)))))
     block = -(-block // K.LANES) * K.LANES
     # Change the thread count only when it differs: setting it (even to the same value) makes
